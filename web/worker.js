@@ -1,0 +1,200 @@
+// nnplay's compute worker: boots Pyodide, loads NumPy and pyengine, answers the RPC protocol.
+//
+// Requests  {id, method, params}            -> replies {id, result} | {id, error: {message, kind}}
+// Events    {event: "progress", stage, state, loaded, total, ms}   boot stages: runtime, numpy, engine
+//           {event: "epoch", ...}            streamed by Python methods through pyengine.rpc.emit()
+//           {event: "error", stage, message, kind}                  boot failed (the page shows it)
+//           {event: "log", stream, text}     Python's stdout / stderr
+//
+// Methods served here in JavaScript are in JS_METHODS; every other method name goes to
+// pyengine.rpc.dispatch(), so Python modules add methods with @rpc.method("name").
+
+import { loadPyodide } from "./pyodide.mjs";
+import BUILD from "./build-info.js";
+
+const BASE = new URL("./", self.location.href).href;
+const MNIST_PATH = "/data/mnist.bin";
+
+const post = (message, transfer = []) => self.postMessage(message, transfer);
+const emit = (event, fields) => post({ event, ...fields });
+
+// --- byte counting ---------------------------------------------------------------------------
+// Pyodide fetches the wasm, the stdlib and the wheels with fetch(); wrapping it lets the progress
+// bar show real bytes. Only the body is wrapped: status and headers (Content-Type for
+// WebAssembly.instantiateStreaming) pass through unchanged.
+let currentStage = null;
+const loaded = { runtime: 0, numpy: 0, engine: 0, mnist: 0 };
+const nativeFetch = self.fetch.bind(self);
+let lastReport = 0;
+
+function reportProgress(stage, state, extra = {}) {
+  const total = stage === "mnist" ? BUILD.mnist.bytes : BUILD.stages[stage].bytes;
+  emit("progress", { stage, state, loaded: Math.min(loaded[stage], total), total, ...extra });
+}
+
+self.fetch = async (input, init) => {
+  const response = await nativeFetch(input, init);
+  const stage = currentStage;
+  if (!stage || !response.body) return response;
+  const counter = new TransformStream({
+    transform(chunk, controller) {
+      loaded[stage] += chunk.byteLength;
+      const now = performance.now();
+      if (now - lastReport > 50) {
+        lastReport = now;
+        reportProgress(stage, "loading");
+      }
+      controller.enqueue(chunk);
+    },
+  });
+  return new Response(response.body.pipeThrough(counter), {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+};
+
+// --- boot ------------------------------------------------------------------------------------
+let pyodide = null;
+let rpc = null; // the pyengine.rpc module (a PyProxy)
+const timings = {};
+
+async function stage(name, work) {
+  currentStage = name;
+  reportProgress(name, "start");
+  const t0 = performance.now();
+  try {
+    await work();
+  } catch (err) {
+    err.stage = name;
+    throw err;
+  }
+  timings[name] = Math.round(performance.now() - t0);
+  loaded[name] = BUILD.stages[name].bytes; // files not fetched through fetch() (e.g. asm.js) count once done
+  reportProgress(name, "done", { ms: timings[name] });
+  currentStage = null;
+}
+
+async function boot() {
+  await stage("runtime", async () => {
+    pyodide = await loadPyodide({
+      indexURL: BASE,
+      lockFileURL: BASE + "pyodide-lock.json",
+      stdout: (text) => emit("log", { stream: "stdout", text }),
+      stderr: (text) => emit("log", { stream: "stderr", text }),
+    });
+  });
+  await stage("numpy", () => pyodide.loadPackage("numpy", { messageCallback: () => {} }));
+  await stage("engine", async () => {
+    await pyodide.loadPackage("micropip", { messageCallback: () => {} });
+    const micropip = pyodide.pyimport("micropip");
+    // A direct URL and deps=false: no index lookups; NumPy already came from the lock file.
+    await micropip.install.callKwargs(new URL(BUILD.engine_wheel, BASE).href, { deps: false });
+    micropip.destroy();
+    pyodide.registerJsModule("nnplay_worker", { loadMnist });
+    rpc = pyodide.pyimport("pyengine.rpc");
+    rpc.set_emitter((json) => post(JSON.parse(json)));
+    const version = pyodide.runPython("import pyengine; pyengine.__version__");
+    if (version !== BUILD.version) {
+      throw new Error(`pyengine ${version} was installed, but this build is ${BUILD.version}`);
+    }
+  });
+  return { timings: { ...timings }, versions: { nnplay: BUILD.version, pyodide: BUILD.pyodide, numpy: BUILD.numpy } };
+}
+
+const booted = boot();
+booted.catch((err) => {
+  emit("error", { stage: err.stage ?? "boot", message: String(err.message ?? err), kind: err.name ?? "Error" });
+});
+
+// --- methods served in JavaScript ------------------------------------------------------------
+
+/** Fetch dist/data/mnist.bin (once) into Pyodide's file system at /data/mnist.bin. */
+let mnistLoaded = null;
+async function loadMnist() {
+  if (!mnistLoaded) {
+    mnistLoaded = (async () => {
+      await booted;
+      currentStage = "mnist";
+      loaded.mnist = 0;
+      reportProgress("mnist", "start");
+      try {
+        const response = await fetch(new URL(BUILD.mnist.path, BASE));
+        if (!response.ok) throw new Error(`${BUILD.mnist.path}: HTTP ${response.status}`);
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        const magic = new TextDecoder().decode(bytes.subarray(0, 8));
+        if (magic !== "NNPMNST1") throw new Error(`${BUILD.mnist.path} is not an nnplay MNIST file`);
+        const view = new DataView(bytes.buffer);
+        pyodide.FS.mkdirTree("/data");
+        pyodide.FS.writeFile(MNIST_PATH, bytes);
+        reportProgress("mnist", "done");
+        return { path: MNIST_PATH, bytes: bytes.byteLength, count: view.getUint32(8, true),
+                 rows: view.getUint16(12, true), cols: view.getUint16(14, true) };
+      } finally {
+        currentStage = null;
+      }
+    })();
+    mnistLoaded.catch(() => { mnistLoaded = null; }); // a failed load may be retried
+  }
+  return mnistLoaded;
+}
+
+/** Ask for a WebGPU adapter from this worker (the WebGPU backend will run here). */
+async function probeWebGPU() {
+  if (!self.isSecureContext) return { available: false, reason: "not a secure context (serve from localhost)" };
+  if (!("gpu" in navigator)) return { available: false, reason: "this browser does not expose WebGPU" };
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) return { available: false, reason: "no WebGPU adapter" };
+  const info = adapter.info ?? {};
+  return {
+    available: true,
+    adapter: { vendor: info.vendor ?? "", architecture: info.architecture ?? "", device: info.device ?? "",
+               description: info.description ?? "" },
+  };
+}
+
+/** Parse the JSON reply of pyengine.rpc into a result, or throw its error. */
+function unwrap(json) {
+  const reply = JSON.parse(json);
+  if (reply.error) throw Object.assign(new Error(reply.error.message), { kind: reply.error.kind, traceback: reply.error.traceback });
+  return reply.result;
+}
+
+const JS_METHODS = {
+  ping: () => "pong",
+  ready: () => booted,
+  probeWebGPU,
+  loadMnist,
+  async runPython({ code }) {
+    if (typeof code !== "string") throw Object.assign(new Error("runPython needs {code: string}"), { kind: "BadParams" });
+    await booted;
+    return unwrap(await rpc.run_python(code));
+  },
+};
+
+async function callPython(method, params) {
+  await booted;
+  return unwrap(await rpc.dispatch(method, JSON.stringify(params ?? {})));
+}
+
+self.onmessage = async ({ data }) => {
+  const { id, method, params } = data ?? {};
+  if (id === undefined || typeof method !== "string") {
+    emit("error", { stage: "rpc", message: "malformed request (need {id, method, params})", kind: "BadRequest" });
+    return;
+  }
+  try {
+    const handler = Object.hasOwn(JS_METHODS, method) ? JS_METHODS[method] : (p) => callPython(method, p);
+    post({ id, result: await handler(params ?? {}) });
+  } catch (err) {
+    const bootFailed = err.stage !== undefined;
+    post({
+      id,
+      error: {
+        message: bootFailed ? `Python failed to start (${err.stage}): ${err.message}` : String(err.message ?? err),
+        kind: bootFailed ? "BootError" : err.kind ?? err.name ?? "Error",
+        ...(err.traceback ? { traceback: err.traceback } : {}),
+      },
+    });
+  }
+};
