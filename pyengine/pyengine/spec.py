@@ -540,29 +540,32 @@ def _infer_add(cfg, shapes, names):
     return shapes[0], {}
 
 
-def _axis(cfg, rank):
-    """Check `axis` against the per-example rank and store it negative: -1 means the last axis
-    whether or not the caller counts the batch axis, so layers can use it on batched arrays as is."""
-    a = cfg["axis"]
-    if not -rank <= a < rank:
-        raise _Bad(f"axis {_int_text(a)} is out of range for inputs of rank {rank} "
-                   f"(shapes exclude the batch axis; use -{rank}..{rank - 1})", field="axis")
-    cfg["axis"] = a - rank if a >= 0 else a
-    return cfg["axis"] + rank
+def _axis(cfg, shape):
+    """Check `axis` and store it negative. Axes count the batch axis, as in Keras (and layers.py):
+    1..rank or -rank..-1 for per-example shapes of rank `rank`; negative means the same either way."""
+    a, rank = cfg["axis"], len(shape)
+    if a == 0 or a == -rank - 1:
+        raise _Bad(f"axis {_int_text(a)} is the batch axis; use -1 (the last axis) or another axis in "
+                   f"1..{rank} / -{rank}..-1", field="axis")
+    if not -rank <= a <= rank:
+        raise _Bad(f"axis {_int_text(a)} is out of range for inputs {_shape(shape)}; axes count the batch axis "
+                   f"(as in Keras), so use 1..{rank} or -{rank}..-1", field="axis")
+    cfg["axis"] = a - rank - 1 if a > 0 else a
+    return cfg["axis"] + rank  # index into the per-example shape
 
 
 def _infer_concat(cfg, shapes, names):
     rank = len(shapes[0])
     if any(len(s) != rank for s in shapes):
         raise _Bad(f"concat needs inputs of the same rank, got {_listing(shapes, names)}")
-    ax = _axis(cfg, rank)
+    ax = _axis(cfg, shapes[0])
     if any(s[:ax] + s[ax + 1:] != shapes[0][:ax] + shapes[0][ax + 1:] for s in shapes):
         raise _Bad(f"concat along axis {cfg['axis']} needs the other axes to match, got {_listing(shapes, names)}")
     return shapes[0][:ax] + (sum(s[ax] for s in shapes),) + shapes[0][ax + 1:], {}
 
 
 def _infer_softmax(cfg, shapes, names):
-    _axis(cfg, len(shapes[0]))
+    _axis(cfg, shapes[0])
     return shapes[0], {}
 
 
