@@ -254,6 +254,8 @@ def test_loss_and_schedule_defaults():
     assert ns.loss == {"type": "binary_cross_entropy", "from_logits": True}
     assert ns.optimizer["weight_decay"] == 0.01
     assert ns.optimizer["schedule"] == {"type": "cosine", "total_steps": 10, "min_lr": 0.0}
+    # lr 0 freezes training; optim.py allows it, so the spec does too
+    assert validate({**example(), "optimizer": {"type": "sgd", "lr": 0}}).optimizer["lr"] == 0.0
 
 
 def test_to_spec_round_trip():
@@ -513,7 +515,7 @@ BAD = [
     ("optimizer_field", lambda: {**example(), "optimizer": {"type": "adam", "betta1": 0.8}},
      "spec: field 'optimizer.betta1': unknown field for adam; did you mean 'beta1'?"),
     ("optimizer_lr_bool", lambda: {**example(), "optimizer": {"type": "sgd", "lr": True}},
-     "spec: field 'optimizer.lr': expected a positive number, got true (a boolean)"),
+     "spec: field 'optimizer.lr': expected a non-negative number, got true (a boolean)"),
     ("schedule_missing_field", lambda: {**example(), "optimizer": {"type": "sgd", "schedule": {"type": "step"}}},
      "spec: field 'optimizer.schedule.step_size': missing; step needs a positive integer"),
     ("schedule_type", lambda: {**example(), "optimizer": {"type": "sgd", "schedule": {"type": "cosin",
@@ -580,14 +582,14 @@ def test_many_problems_reported_at_once():
         "layer 2 'conv2d_2': field 'kernel_size': expected a positive integer or a list of 2 positive integers, got 0",
         "layer 4 'dense_4': field 'units': expected a positive integer, got -3",
         "layer 6 'dense_6': field 'unit': unknown field for dense; did you mean 'units'?",
-        "spec: field 'optimizer.lr': expected a positive number, got -1",
+        "spec: field 'optimizer.lr': expected a non-negative number, got -1",
         "spec: field 'seed': expected a non-negative integer, got '0' (a string)",
     ]
     js = err.to_json()
     assert js[3] == {"index": 4, "name": "dense_4", "field": "units",
                      "message": "expected a positive integer, got -3"}
     assert js[5] == {"index": None, "name": None, "field": "optimizer.lr",
-                     "message": "expected a positive number, got -1"}
+                     "message": "expected a non-negative number, got -1"}
     json.dumps(js)
     assert isinstance(err, ValueError)
     again = pickle.loads(pickle.dumps(err))

@@ -623,10 +623,11 @@ _FALLBACK_COMMON = {"l1": 0.0, "l2": 0.0, "clipnorm": None, "clipvalue": None, "
 _FALLBACK_SCHEDULES = {"step": {"step_size": None, "gamma": 0.1}, "cosine": {"total_steps": None, "min_lr": 0.0}}
 _SCHEDULE_REQUIRED = {"step": ("step_size",), "cosine": ("total_steps",)}
 
-# Ranges for the fields we know; a field only another module's table knows gets _generic_kind.
+# Ranges for the fields we know, matching optim.py's (lr 0 is allowed: it freezes training);
+# a field only another module's table knows gets _generic_kind.
 _CONFIG_KINDS = {
     "from_logits": BOOL, "delta": POS_NUM, "margin": NONNEG_NUM,
-    "lr": POS_NUM, "momentum": RATE, "rho": RATE, "beta1": RATE, "beta2": RATE, "eps": POS_NUM,
+    "lr": NONNEG_NUM, "momentum": RATE, "rho": RATE, "beta1": RATE, "beta2": RATE, "eps": POS_NUM,
     "weight_decay": NONNEG_NUM, "l1": NONNEG_NUM, "l2": NONNEG_NUM,
     "clipnorm": POS_NUM_OR_NULL, "clipvalue": POS_NUM_OR_NULL,
     "step_size": POS_INT, "gamma": POS_NUM, "total_steps": POS_INT, "min_lr": NONNEG_NUM,
