@@ -18,7 +18,8 @@ ON_PYODIDE = sys.platform == "emscripten"
 def gemm_einsum(a, b):
     """Matrix product via einsum (the fast path without BLAS); 2-D or batched (..., M, K) x (..., K, N).
 
-    einsum's speed depends on its innermost loop running long and contiguous (measured 2-5x spread),
+    einsum's speed depends on its innermost loop running long and contiguous (measured in Pyodide on
+    this convnet's products: 2-5x over plain 'mk,kn->mn', which itself beats BLAS-less `@`),
     so 2-D products are arranged for that; the small operand is the one that gets copied:
       - A rows contiguous, N >= K: axpy form, C[m, :] += A[m, k] * B[k, :] over long rows of B;
       - A rows contiguous, K > N: dot-product form over k with B transposed to (N, K) (conv forward);
