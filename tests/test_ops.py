@@ -120,7 +120,7 @@ def test_gemm_paths_equal_matmul(gemm):
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, a @ b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(gemm(b.T, a.T), (a @ b).T, rtol=1e-5, atol=1e-6)  # transposed views
-    np.testing.assert_allclose(gemm(b, a[:3].T), b @ a[:3].T, rtol=1e-5, atol=1e-6)  # N >= K
+    np.testing.assert_allclose(gemm(b, a[:3]), b @ a[:3], rtol=1e-5, atol=1e-6)  # N >= K
     np.testing.assert_allclose(gemm(a[:, 1:4], b[:3]), a[:, 1:4] @ b[:3], rtol=1e-5, atol=1e-6)  # sliced view
     a3 = RNG.standard_normal((2, 4, 5))
     np.testing.assert_allclose(gemm(a3, b), a3 @ b, rtol=1e-6)
