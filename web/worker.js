@@ -102,7 +102,29 @@ async function boot() {
   return { timings: { ...timings }, versions: { nnplay: BUILD.version, pyodide: BUILD.pyodide, numpy: BUILD.numpy } };
 }
 
-const booted = boot();
+// Some failures (a refused or corrupt wasm module) make Emscripten abort inside a promise that
+// loadPyodide never settles. Catch those as unhandled rejections so boot fails with the reason
+// instead of hanging.
+let bootFailed;
+const bootAborted = new Promise((_, reject) => (bootFailed = reject));
+self.addEventListener("unhandledrejection", (e) => {
+  const reason = e.reason instanceof Error ? e.reason : new Error(String(e.reason));
+  reason.stage ??= currentStage ?? "boot";
+  bootFailed(reason);
+});
+
+// Pyodide 0.27 reports a failed wasm instantiation (e.g. refused by the Content-Security-Policy)
+// only with console.warn, then waits forever: forward those failures to the boot promise too.
+for (const name of ["instantiate", "instantiateStreaming"]) {
+  const original = WebAssembly[name];
+  WebAssembly[name] = function (...args) {
+    const result = original.apply(this, args);
+    result.catch((err) => bootFailed(Object.assign(err, { stage: err.stage ?? currentStage ?? "boot" })));
+    return result;
+  };
+}
+
+const booted = Promise.race([boot(), bootAborted]);
 booted.catch((err) => {
   emit("error", { stage: err.stage ?? "boot", message: String(err.message ?? err), kind: err.name ?? "Error" });
 });

@@ -1,0 +1,91 @@
+"""Browser fixtures: one server and one headless Chromium with one booted page, shared by all tests
+(booting Pyodide costs seconds, so tests reuse the page and keep their Python state apart)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import harness
+
+ARTIFACTS = harness.ROOT / "test-artifacts"
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if Path(item.fspath).parent == here:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = harness.find_chromium()
+    if path is None:
+        message = "chromium is not on PATH; `python3 build.py test` installs it (apt-get install -y chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def dist() -> Path:
+    """dist/ as `python3 build.py` leaves it (a no-op when build.py test already built it)."""
+    harness.build.build(verbose=False)
+    return harness.build.DIST
+
+
+@pytest.fixture(scope="session")
+def server(dist):
+    srv = harness.Server(dist)
+    yield srv
+    srv.close()
+
+
+@pytest.fixture(scope="session")
+def playwright_session(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session):
+    browser = harness.launch(playwright_session)
+    yield browser
+    browser.close()
+
+
+class BootedPage:
+    """The shared page after boot, with every request it (and its worker) made."""
+
+    def __init__(self, page, requests, failures, ready):
+        self.page = page
+        self.requests = requests  # list of URLs
+        self.failures = failures  # list of "URL: reason" for failed requests and HTTP errors
+        self.ready = ready  # what nnplay.ready resolved to
+
+    def run(self, code: str):
+        """nnplay.runPython(code) -> the JSON value of the last expression."""
+        return self.page.evaluate("code => nnplay.runPython(code)", code)
+
+
+@pytest.fixture(scope="session")
+def booted(browser, server) -> BootedPage:
+    context = browser.new_context()
+    requests: list[str] = []
+    failures: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    context.on("requestfailed", lambda r: failures.append(f"{r.url}: {r.failure}"))
+    context.on("response", lambda r: failures.append(f"{r.url}: HTTP {r.status}") if r.status >= 400 else None)
+    page = context.new_page()
+    page.goto(server.url)
+    ready = harness.wait_ready(page)
+    page.wait_for_selector("#backend-status[data-backend]")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "booted.png"), full_page=True)
+    yield BootedPage(page, requests, failures, ready)
+    context.close()
