@@ -1,6 +1,7 @@
 """pyengine.rpc, the Python side of the worker protocol, works the same in CPython."""
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -8,12 +9,18 @@ import pytest
 from pyengine import rpc
 
 
+def complete(coroutine):
+    """Run a coroutine to completion on its own thread (Playwright's sync API may own this one's loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def call(name, **params):
-    return json.loads(asyncio.run(rpc.dispatch(name, json.dumps(params))))
+    return json.loads(complete(rpc.dispatch(name, json.dumps(params))))
 
 
 def run(code):
-    return json.loads(asyncio.run(rpc.run_python(code)))
+    return json.loads(complete(rpc.run_python(code)))
 
 
 @pytest.fixture
