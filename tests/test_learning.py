@@ -9,6 +9,7 @@ import pytest
 
 import pyengine
 from pyengine import data
+from pyengine.presets import convnetjs_mnist
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST_BIN = os.path.join(ROOT, "dist", "data", "mnist.bin")
@@ -55,19 +56,7 @@ def test_an_mlp_reaches_95_percent_on_held_out_mnist(mnist):
 def test_the_convnetjs_mnist_convnet_reaches_97_percent_on_held_out_mnist(mnist):
     x, y, xv, yv = mnist
     rng = np.random.default_rng(0)
-    spec = {
-        "input": [24, 24, 1],
-        "layers": [
-            {"type": "conv2d", "filters": 8, "kernel_size": 5, "strides": 1, "padding": 2, "activation": "relu", "name": "conv1"},
-            {"type": "maxpool2d", "pool_size": 2, "strides": 2},
-            {"type": "conv2d", "filters": 16, "kernel_size": 5, "padding": 2, "activation": "relu"},
-            {"type": "maxpool2d", "pool_size": 3, "strides": 3},
-            {"type": "flatten"},
-            {"type": "dense", "units": 10}],
-        "loss": "softmax_cross_entropy",
-        "optimizer": {"type": "adadelta", "lr": 1.0, "rho": 0.95, "eps": 1e-6},
-        "seed": 0}
-    model = pyengine.build(spec)
+    model = pyengine.build(convnetjs_mnist())
     # As ConvNetJS's demo: train on random 24x24 crops, test on the central crop.
     xv24 = data.center_crop(xv, 24)
     for epoch in range(8):  # 3,200 steps of batch 20

@@ -4,20 +4,9 @@ import pytest
 
 import pyengine
 from pyengine import DataError, NumericalError
+from pyengine.presets import convnetjs_mnist
 
-MNIST_SPEC = {
-    "input": [24, 24, 1],
-    "layers": [
-        {"type": "conv2d", "filters": 8, "kernel_size": 5, "strides": 1, "padding": 2, "activation": "relu", "name": "conv1"},
-        {"type": "maxpool2d", "pool_size": 2, "strides": 2},
-        {"type": "conv2d", "filters": 16, "kernel_size": 5, "padding": 2, "activation": "relu"},
-        {"type": "maxpool2d", "pool_size": 3, "strides": 3},
-        {"type": "flatten"},
-        {"type": "dense", "units": 10}],
-    "loss": "softmax_cross_entropy",
-    "optimizer": {"type": "adadelta", "lr": 1.0, "rho": 0.95, "eps": 1e-6},
-    "seed": 0,
-}
+MNIST_SPEC = convnetjs_mnist()
 
 
 def mlp_spec(**over):

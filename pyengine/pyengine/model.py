@@ -247,14 +247,7 @@ class Model:
 
     # ---- data checks ---------------------------------------------------------------------
     def _check_x(self, x, what):
-        if isinstance(x, Tensor):
-            x = x.data
-        try:
-            x = np.asarray(x)
-        except (ValueError, TypeError) as e:
-            raise DataError(f"{what}: not a rectangular numeric array ({e})") from None
-        if x.dtype.kind not in "biuf":
-            raise DataError(f"{what}: expected numbers, got dtype {x.dtype}")
+        x = _numeric_array(x.data if isinstance(x, Tensor) else x, what)
         want = self.input_shape
         if x.shape[1:] != want:
             hint = ""
@@ -273,12 +266,7 @@ class Model:
         return self._as_input_array(x)
 
     def _check_y(self, y, n, what):
-        try:
-            y = np.asarray(y)
-        except (ValueError, TypeError) as e:
-            raise DataError(f"{what}: not a rectangular numeric array ({e})") from None
-        if y.dtype.kind not in "biuf":
-            raise DataError(f"{what}: expected numbers, got dtype {y.dtype}")
+        y = _numeric_array(y, what)
         if len(y) != n:
             raise DataError(f"x and {what} have different lengths: {n} examples but {len(y)} targets")
         if y.dtype.kind == "f" and not np.isfinite(y).all():
@@ -366,6 +354,16 @@ class Model:
                 if not pname.startswith("running_"):
                     p.trainable = True
                     p.requires_grad = True
+
+
+def _numeric_array(value, what):
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as e:
+        raise DataError(f"{what}: not a rectangular numeric array ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"{what}: expected numbers, got dtype {arr.dtype}")
+    return arr
 
 
 def build(spec, budget=None):

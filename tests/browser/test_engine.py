@@ -4,24 +4,14 @@ import pytest
 SETUP = """
 import numpy as np, pyengine
 from pyengine import data
+from pyengine.presets import convnetjs_mnist
 
 images, labels = data.load_mnist('/data/mnist.bin')
 x_all, y_all = data.mnist_arrays(images, labels, crop=24)
 order = np.random.default_rng(0).permutation(len(x_all))   # the file is grouped by digit
 x_train, y_train = x_all[order[:8000]], y_all[order[:8000]]
 x_test, y_test = x_all[order[8000:9000]], y_all[order[8000:9000]]
-engine_model = pyengine.build({
-    "input": [24, 24, 1],
-    "layers": [
-        {"type": "conv2d", "filters": 8, "kernel_size": 5, "strides": 1, "padding": 2, "activation": "relu", "name": "conv1"},
-        {"type": "maxpool2d", "pool_size": 2, "strides": 2},
-        {"type": "conv2d", "filters": 16, "kernel_size": 5, "padding": 2, "activation": "relu"},
-        {"type": "maxpool2d", "pool_size": 3, "strides": 3},
-        {"type": "flatten"},
-        {"type": "dense", "units": 10}],
-    "loss": "softmax_cross_entropy",
-    "optimizer": {"type": "adadelta", "lr": 1.0, "rho": 0.95, "eps": 1e-6},
-    "seed": 0})
+engine_model = pyengine.build(convnetjs_mnist())
 before = engine_model.evaluate(x_test, y_test)
 {"params": engine_model.param_count(), "before": before, "numpy": np.__version__}
 """
