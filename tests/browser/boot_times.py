@@ -34,6 +34,7 @@ def main() -> int:
                 page = context.new_page()
                 page.goto(server.url)
                 rows.append(harness.wait_ready(page)["timings"])
+                print("  run {}: ".format(len(rows)) + ", ".join(f"{k} {v / 1000:.2f}s" for k, v in rows[-1].items()))
                 context.close()
             browser.close()
     finally:

@@ -26,6 +26,11 @@ def test_python_runs_in_the_worker_not_on_the_ui_thread(booted):
     assert booted.page.evaluate("typeof window.loadPyodide === 'undefined' && typeof window.pyodide === 'undefined'")
 
 
+def test_the_page_is_cross_origin_isolated(booted):
+    # COOP/COEP from build.py serve: SharedArrayBuffer is available (e.g. to interrupt Python later).
+    assert booted.page.evaluate("crossOriginIsolated && typeof SharedArrayBuffer === 'function'")
+
+
 def test_run_python_returns_json_values_of_the_last_expression(booted):
     assert booted.run("x = 2\nx * 21") == 42
     assert booted.run("x + 1") == 3  # variables persist between calls
@@ -81,6 +86,15 @@ def test_mnist_is_fetched_on_demand_into_the_worker_file_system(booted):
         "np.bincount(np.frombuffer(raw[-10000:], np.uint8), minlength=10)"
     )
     assert counts == [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
+
+
+def test_python_can_fetch_mnist_itself_through_the_worker(booted):
+    result = booted.run(
+        "from nnplay_worker import loadMnist\n"
+        "header = await loadMnist()\n"
+        "[header.path, header.count, len(open(header.path, 'rb').read())]"
+    )
+    assert result == ["/data/mnist.bin", 10000, 16 + 10000 * 784 + 10000]
 
 
 def test_page_shows_every_stage_done_and_the_ready_message(booted):

@@ -55,3 +55,10 @@ def test_pip_installs_the_wheel(tmp_path):
         check=True,
     )
     assert (target / "pyengine" / "__init__.py").exists()
+
+
+def test_package_json_and_pyengine_share_one_version():
+    import json
+
+    package = json.loads((build.ROOT / "package.json").read_text())
+    assert package["version"] == build.engine_metadata()["version"], "bump package.json with pyengine.__version__"
