@@ -2,6 +2,8 @@
 import hashlib
 import json
 import shutil
+import threading
+import time
 
 import pytest
 
@@ -71,3 +73,42 @@ def test_a_second_build_skips_every_unchanged_step(entries, capsys):
     out = capsys.readouterr().out
     for step in ("pyodide-core", "pyodide-wheels", "mnist"):
         assert f"[build] {step}: up to date" in out, out
+
+
+def _isolated_cache(tmp_path, monkeypatch):
+    cache, dist = tmp_path / "cache", tmp_path / "dist"
+    cache.mkdir()
+    dist.mkdir()
+    monkeypatch.setattr(build, "CACHE", cache)
+    monkeypatch.setattr(build, "DIST", dist)
+    return cache, dist
+
+
+def test_wheels_come_from_the_official_distribution_when_it_answers(tmp_path, entries, monkeypatch):
+    cache, dist = _isolated_cache(tmp_path, monkeypatch)
+    mirror = build.make_server(0, build.DIST)  # stands in for the CDN: it serves the same files
+    threading.Thread(target=mirror.serve_forever, daemon=True).start()
+    monkeypatch.setenv("NNPLAY_PYODIDE_CDN", f"http://127.0.0.1:{mirror.server_address[1]}/")
+    monkeypatch.setenv("NNPLAY_SERVE_QUIET", "1")
+    try:
+        fetched = build.step_pyodide_wheels(entries)
+    finally:
+        mirror.shutdown()
+        mirror.server_close()
+    assert sorted(fetched) == sorted(e["file_name"] for e in entries.values())
+    for e in entries.values():
+        assert build.sha256_file(cache / "wheels" / e["file_name"]) == e["sha256"]
+        assert (dist / e["file_name"]).exists()
+
+
+def test_an_unreachable_distribution_falls_back_to_the_pypi_bundle_quickly(tmp_path, entries, monkeypatch):
+    bundle = build.CACHE / "wheel-bundle"
+    if not any(bundle.glob("*.whl")):
+        pytest.skip("the PyPI bundle was never needed here (the wheels came from the official distribution)")
+    cache, dist = _isolated_cache(tmp_path, monkeypatch)
+    (cache / "wheel-bundle").symlink_to(bundle)
+    monkeypatch.setenv("NNPLAY_PYODIDE_CDN", "http://127.0.0.1:9/")  # discard port: connection refused
+    started = time.monotonic()
+    build.step_pyodide_wheels(entries)
+    assert time.monotonic() - started < 30
+    assert sorted(p.name for p in dist.iterdir()) == sorted(e["file_name"] for e in entries.values())
