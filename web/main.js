@@ -17,8 +17,11 @@ function formatBytes(n) {
 // --- boot progress ---------------------------------------------------------------------------
 const progress = { runtime: [0, 1], numpy: [0, 1], engine: [0, 1] }; // [loaded, total] bytes
 
+let bootFailed = false;
+
 function showProgress(message) {
-  if (!STAGES.includes(message.stage)) return;
+  // After a failure, downloads still in flight keep reporting; the failure stays on screen.
+  if (bootFailed || !STAGES.includes(message.stage)) return;
   const { stage, state, loaded, total, ms } = message;
   progress[stage] = [loaded, total];
   const item = $(`#boot-stages li[data-stage="${stage}"]`);
@@ -31,6 +34,11 @@ function showProgress(message) {
 }
 
 function showBootError({ stage, message }) {
+  if (![...STAGES, "boot", "worker"].includes(stage)) {
+    console.error(`nnplay worker: ${message}`); // e.g. a malformed request: not a boot failure
+    return;
+  }
+  bootFailed = true;
   const item = $(`#boot-stages li[data-stage="${stage}"]`);
   if (item) item.dataset.state = "failed";
   $("#boot-status").textContent = "The Python engine could not start.";
