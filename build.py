@@ -646,8 +646,12 @@ class PortInUse(BuildError):
 
 
 def make_server(port: int, root: Path = DIST, host: str = "127.0.0.1") -> http.server.ThreadingHTTPServer:
-    immutable = frozenset(f"{n}-{v}" for n, v in PYODIDE_WHEELS.items())
-    immutable = frozenset(p.name for p in root.glob("*.whl") if any(p.name.startswith(i + "-") for i in immutable))
+    # The wheels in the served lock file are pinned by name and sha256: safe to cache for good.
+    try:
+        lock = json.loads((root / "pyodide-lock.json").read_text())
+        immutable = frozenset(entry["file_name"] for entry in lock["packages"].values())
+    except (OSError, ValueError, KeyError):
+        immutable = frozenset()
     try:
         server = http.server.ThreadingHTTPServer((host, port), make_handler(root, immutable))
     except OSError as e:
