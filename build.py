@@ -605,7 +605,7 @@ MIME_TYPES = {
 }
 
 
-def make_handler(root: Path, immutable: frozenset[str] = frozenset()):
+def make_handler(root: Path, immutable: frozenset[str] = frozenset(), csp: str = CSP):
     """A static-file handler for root with MIME types, CSP and cache headers.
 
     Files whose name pins their content (the hash-verified Pyodide wheels) are cached for a year;
@@ -625,7 +625,7 @@ def make_handler(root: Path, immutable: frozenset[str] = frozenset()):
                 self.send_header("Cache-Control", "public, max-age=31536000, immutable")
             else:
                 self.send_header("Cache-Control", "no-cache")
-            self.send_header("Content-Security-Policy", CSP)
+            self.send_header("Content-Security-Policy", csp)
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Referrer-Policy", "no-referrer")
             # Cross-origin isolation: lets the page use SharedArrayBuffer (e.g. to interrupt Python).
@@ -645,7 +645,10 @@ class PortInUse(BuildError):
     pass
 
 
-def make_server(port: int, root: Path = DIST, host: str = "127.0.0.1") -> http.server.ThreadingHTTPServer:
+def make_server(
+    port: int, root: Path = DIST, host: str = "127.0.0.1", csp: str = CSP
+) -> http.server.ThreadingHTTPServer:
+    """A threaded static server for root (port 0 picks a free port); csp is replaceable for tests."""
     # The wheels in the served lock file are pinned by name and sha256: safe to cache for good.
     try:
         lock = json.loads((root / "pyodide-lock.json").read_text())
@@ -653,7 +656,7 @@ def make_server(port: int, root: Path = DIST, host: str = "127.0.0.1") -> http.s
     except (OSError, ValueError, KeyError):
         immutable = frozenset()
     try:
-        server = http.server.ThreadingHTTPServer((host, port), make_handler(root, immutable))
+        server = http.server.ThreadingHTTPServer((host, port), make_handler(root, immutable, csp))
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise PortInUse(

@@ -105,11 +105,16 @@ async function boot() {
 // Some failures (a refused or corrupt wasm module) make Emscripten abort inside a promise that
 // loadPyodide never settles. Catch those as unhandled rejections so boot fails with the reason
 // instead of hanging.
-let bootFailed;
-const bootAborted = new Promise((_, reject) => (bootFailed = reject));
+let bootSettled = false;
+let rejectBoot;
+const bootAborted = new Promise((_, reject) => (rejectBoot = reject));
+const bootFailed = (err) => {
+  if (bootSettled) return; // later failures belong to the call that caused them
+  err.stage ??= currentStage ?? "boot";
+  rejectBoot(err);
+};
 self.addEventListener("unhandledrejection", (e) => {
   const reason = e.reason instanceof Error ? e.reason : new Error(String(e.reason));
-  reason.stage ??= currentStage ?? "boot";
   bootFailed(reason);
 });
 
@@ -119,12 +124,16 @@ for (const name of ["instantiate", "instantiateStreaming"]) {
   const original = WebAssembly[name];
   WebAssembly[name] = function (...args) {
     const result = original.apply(this, args);
-    result.catch((err) => bootFailed(Object.assign(err, { stage: err.stage ?? currentStage ?? "boot" })));
+    result.catch((err) => bootFailed(err));
     return result;
   };
 }
 
 const booted = Promise.race([boot(), bootAborted]);
+booted.then(
+  () => { bootSettled = true; },
+  () => { bootSettled = true; },
+);
 booted.catch((err) => {
   emit("error", { stage: err.stage ?? "boot", message: String(err.message ?? err), kind: err.name ?? "Error" });
 });

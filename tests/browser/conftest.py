@@ -62,8 +62,9 @@ def browser(playwright_session):
 class BootedPage:
     """The shared page after boot, with every request it (and its worker) made."""
 
-    def __init__(self, page, requests, failures, ready):
+    def __init__(self, page, requests, failures, console, ready):
         self.page = page
+        self.console = console  # "type: text" of every console message (page and worker)
         self.requests = requests  # list of URLs
         self.failures = failures  # list of "URL: reason" for failed requests and HTTP errors
         self.ready = ready  # what nnplay.ready resolved to
@@ -82,10 +83,12 @@ def booted(browser, server) -> BootedPage:
     context.on("requestfailed", lambda r: failures.append(f"{r.url}: {r.failure}"))
     context.on("response", lambda r: failures.append(f"{r.url}: HTTP {r.status}") if r.status >= 400 else None)
     page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     page.goto(server.url)
     ready = harness.wait_ready(page)
     page.wait_for_selector("#backend-status[data-backend]")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "booted.png"), full_page=True)
-    yield BootedPage(page, requests, failures, ready)
+    yield BootedPage(page, requests, failures, console, ready)
     context.close()

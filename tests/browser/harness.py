@@ -31,9 +31,9 @@ def find_chromium() -> str | None:
 class Server:
     """dist/ served by build.py's own handler on an ephemeral 127.0.0.1 port, in a thread."""
 
-    def __init__(self, root: Path = build.DIST):
+    def __init__(self, root: Path = build.DIST, csp: str = build.CSP):
         os.environ.setdefault("NNPLAY_SERVE_QUIET", "1")
-        self.httpd = build.make_server(0, root)
+        self.httpd = build.make_server(0, root, csp=csp)
         self.port = self.httpd.server_address[1]
         self.origin = f"http://127.0.0.1:{self.port}"
         self.url = self.origin + "/"
