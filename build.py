@@ -634,6 +634,10 @@ def make_handler(root: Path, immutable: frozenset[str] = frozenset(), csp: str =
             self.send_header("Cross-Origin-Resource-Policy", "same-origin")
             super().end_headers()
 
+        def list_directory(self, path):  # no directory listings: serve files only
+            self.send_error(404, "Not found")
+            return None
+
         def log_message(self, fmt: str, *args) -> None:
             if os.environ.get("NNPLAY_SERVE_QUIET") != "1":
                 super().log_message(fmt, *args)

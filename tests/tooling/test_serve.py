@@ -61,9 +61,10 @@ def test_versioned_wheels_are_cached_for_good_and_the_rest_revalidated(origin):
     assert head(origin + "/worker.js")["Cache-Control"] == "no-cache"
 
 
-def test_missing_files_are_404(origin):
+@pytest.mark.parametrize("path", ["/no-such-file.js", "/data/"])
+def test_missing_files_and_directory_listings_are_404(origin, path):
     with pytest.raises(urllib.error.HTTPError) as err:
-        head(origin + "/no-such-file.js")
+        head(origin + path)
     assert err.value.code == 404
 
 
