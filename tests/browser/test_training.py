@@ -1,40 +1,22 @@
 """End to end: train a small classifier on MNIST inside the worker; the loss must fall."""
 import pytest
 
-# A two-layer NumPy MLP with softmax cross-entropy and SGD, on 2,000 MNIST digits.
-# (Placeholder until the engine lands: then this becomes pyengine.build(spec).fit(...).)
+# A small pyengine MLP on 2,000 MNIST digits, streaming its epochs to the page as it trains.
 TRAIN = """
-import numpy as np
-from pyengine import rpc
+import numpy as np, pyengine
+from pyengine import data, rpc
 
-raw = open('/data/mnist.bin', 'rb').read()
-count, rows, cols = int.from_bytes(raw[8:12], 'little'), raw[12], raw[14]
-pixels = np.frombuffer(raw, np.uint8, count * rows * cols, 16).reshape(count, rows * cols)
-labels = np.frombuffer(raw, np.uint8, count, 16 + count * rows * cols)
-rng = np.random.default_rng(0)
-idx = rng.permutation(count)[:2000]
-x, y = pixels[idx].astype(np.float32) / 255, labels[idx].astype(np.int64)
-
-w1 = rng.normal(0, np.sqrt(2 / 784), (784, 64)).astype(np.float32); b1 = np.zeros(64, np.float32)
-w2 = rng.normal(0, np.sqrt(2 / 64), (64, 10)).astype(np.float32); b2 = np.zeros(10, np.float32)
-losses = []
-for epoch in range(4):
-    total = 0.0
-    for start in range(0, len(x), 100):
-        xb, yb = x[start:start + 100], y[start:start + 100]
-        h = np.maximum(xb @ w1 + b1, 0)                       # (B, 64)
-        logits = h @ w2 + b2                                  # (B, 10)
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits); p /= p.sum(axis=1, keepdims=True)
-        total += -np.log(p[np.arange(len(yb)), yb] + 1e-9).sum()
-        g = p; g[np.arange(len(yb)), yb] -= 1; g /= len(yb)  # dloss/dlogits
-        gh = (g @ w2.T) * (h > 0)
-        w2 -= 0.1 * h.T @ g; b2 -= 0.1 * g.sum(0)
-        w1 -= 0.1 * xb.T @ gh; b1 -= 0.1 * gh.sum(0)
-    losses.append(total / len(x))
-    rpc.emit('epoch', epoch=epoch, loss=losses[-1])
-accuracy = float((np.argmax(np.maximum(x @ w1 + b1, 0) @ w2 + b2, axis=1) == y).mean())
-{'losses': losses, 'accuracy': accuracy}
+images, labels = data.load_mnist('/data/mnist.bin')
+x, y = data.mnist_arrays(images, labels, flatten=True)
+idx = np.random.default_rng(0).permutation(len(x))[:2000]   # the file is grouped by digit
+x, y = x[idx], y[idx]
+model = pyengine.build({"input": [784],
+                        "layers": [{"type": "dense", "units": 64, "activation": "relu"},
+                                   {"type": "dense", "units": 10}],
+                        "loss": "softmax_cross_entropy", "optimizer": {"type": "sgd", "lr": 0.1}, "seed": 0})
+history = model.fit(x, y, epochs=4, batch_size=100,
+                    callbacks=[lambda e: e["event"] == "epoch" and rpc.emit("epoch", epoch=e["epoch"], loss=e["loss"])])
+{'losses': history['loss'], 'accuracy': model.evaluate(x, y)['accuracy']}
 """
 
 
