@@ -153,6 +153,21 @@ def test_convnetjs_two_d_nets_import_as_flat_inputs_with_svm_and_tanh():
     np.testing.assert_allclose(model.predict(np.array([[0.5, -0.5]])), [[t[0] - t[1], t[1] - t[0]]], rtol=1e-6)
 
 
+def test_convnetjs_dropout_predicts_with_convnetjs_test_time_scaling():
+    # ConvNetJS multiplies by drop_prob (0.25 here) at test time. Input [1, 2] -> fc [[1, 0], [0, 1]]
+    # -> relu [1, 2] -> dropout x0.25 -> [0.25, 0.5] -> fc (weights [2, 4], bias 1) -> 1 + 0.5 + 2 = 3.5.
+    net = {"layers": [
+        {"layer_type": "input", "out_sx": 1, "out_sy": 1, "out_depth": 2},
+        {"layer_type": "fc", "out_depth": 2, "filters": [vol([1, 0]), vol([0, 1])], "biases": vol([0, 0])},
+        {"layer_type": "relu"},
+        {"layer_type": "dropout", "drop_prob": 0.25},
+        {"layer_type": "fc", "out_depth": 1, "filters": [vol([2, 4])], "biases": vol([1])},
+        {"layer_type": "regression", "out_depth": 1}]}
+    model = pyengine.from_convnetjs(net)
+    assert [c["type"] for c in model.nspec.layers] == ["dense", "relu", "dropout", "dense"]
+    np.testing.assert_allclose(model.predict(np.array([[1.0, 2.0]])), [[3.5]], rtol=1e-6)
+
+
 @pytest.mark.parametrize("net, message", [
     ("{not json", "not valid JSON"),
     ({"nope": 1}, "non-empty \"layers\" list"),

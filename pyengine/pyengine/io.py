@@ -133,6 +133,10 @@ def from_convnetjs(source, optimizer=None):
     Layer types: input, conv, fc, pool, relu, sigmoid, tanh, maxout, dropout, and the loss layers
     softmax (→ softmax_cross_entropy; predict gives the same probabilities ConvNetJS computes),
     svm (→ hinge) and regression (→ mse).
+
+    ConvNetJS's dropout does not scale while training and multiplies by `drop_prob` at test time.
+    pyengine's dropout is inverted (identity at test time), so that factor is folded into the
+    weights of the next conv/fc layer: the imported model predicts what ConvNetJS predicts.
     """
     if isinstance(source, (str, bytes, bytearray)):
         try:
@@ -150,6 +154,7 @@ def from_convnetjs(source, optimizer=None):
     flat = sx == 1 and sy == 1
     input_shape = [depth] if flat else [sy, sx, depth]
     spec_layers, weights, loss = [], {}, None
+    pending_scale = 1.0  # ConvNetJS's test-time dropout factor, owed to the next weighted layer
     for i, layer in enumerate(layers[1:], start=1):
         kind = layer.get("layer_type") if isinstance(layer, dict) else None
         try:
@@ -160,6 +165,11 @@ def from_convnetjs(source, optimizer=None):
             raise ModelFileError(f"ConvNetJS layer {i} ({kind}): malformed or missing field: {e!r}") from None
         if spec_layers and spec_layers[-1]["type"] in ("flatten", "dense"):
             flat = True
+        if kind == "dropout":
+            pending_scale *= spec_layers[-1]["rate"]
+        elif kind in ("conv", "fc") and pending_scale != 1.0:
+            weights[f"{spec_layers[-1]['name']}.weight"] *= pending_scale
+            pending_scale = 1.0
     spec = {"input": input_shape, "layers": spec_layers, "loss": loss or "mse",
             "optimizer": optimizer or {"type": "adadelta", "lr": 1.0, "rho": 0.95, "eps": 1e-6}, "seed": 0}
     model = build(spec)
