@@ -1,0 +1,162 @@
+"""The playground session (pyengine.playground) through rpc.dispatch, as the worker calls it."""
+import asyncio
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from pyengine import codegen, playground, rpc, spec as spec_mod
+from pyengine.presets import playground_presets
+
+
+def call(method, **params):
+    reply = json.loads(asyncio.run(rpc.dispatch(method, json.dumps(params))))
+    return reply
+
+
+def ok(method, **params):
+    reply = call(method, **params)
+    assert "error" not in reply, reply["error"]["message"]
+    return reply["result"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_session(monkeypatch):
+    monkeypatch.setattr(playground, "SESSION", playground.Session())
+
+
+MLP = playground_presets()["mlp"]["spec"]
+
+
+def test_spiral_trains_to_95_percent_and_reports_per_step_history():
+    ok("playground.setSpec", spec=MLP)
+    info = ok("playground.loadDataset", name="spiral", options={"n": 400, "noise": 0.0, "ratio": 0.8})
+    assert (info["train"], info["val"], info["input_shape"]) == (320, 80, [2])
+    result = ok("playground.train", epochs=150, batchSize=16)
+    assert result["steps"] == 150 * 20 and len(result["history"]) == result["steps"]
+    assert result["accuracy"] >= 0.95
+    ev = ok("playground.evaluate")
+    assert ev["split"] == "val" and ev["accuracy"] >= 0.95
+    m = ok("playground.getMetrics")
+    assert m["epoch"] == 150 and m["last"]["val_accuracy"] == ev["accuracy"]
+
+
+def test_check_spec_gives_live_shapes_and_the_engines_inline_messages():
+    bad = {"input": [2], "layers": [{"type": "dense", "units": 0}, {"type": "dense", "units": 2}]}
+    r = ok("playground.checkSpec", spec=bad)
+    assert not r["ok"]
+    assert "units" in r["layers"][0]["messages"][0]
+    assert r["problems"][0]["index"] == 0 and r["problems"][0]["field"] == "units"
+    good = ok("playground.checkSpec", spec=MLP)
+    assert good["ok"] and good["layers"][0]["output_shape"] == [16] and good["param_count"] == 354
+
+
+def test_a_bad_spec_is_refused_and_the_previous_network_kept():
+    ok("playground.setSpec", spec=MLP)
+    reply = call("playground.setSpec", spec={"input": [2], "layers": [{"type": "dense", "units": -3}]})
+    assert reply["error"]["kind"] == "SpecError" and "units" in reply["error"]["message"]
+    assert ok("playground.getSpec") == MLP
+
+
+def test_changing_only_the_optimizer_keeps_the_trained_weights():
+    ok("playground.setSpec", spec=MLP)
+    ok("playground.loadDataset", name="xor", options={"n": 200})
+    ok("playground.train", steps=20)
+    before = ok("playground.predict", inputs=[[1.0, 1.0]])
+    r = ok("playground.setSpec", spec={**MLP, "optimizer": {"type": "sgd", "lr": 0.1}})
+    assert r["kept_weights"]
+    assert ok("playground.predict", inputs=[[1.0, 1.0]]) == before
+    assert ok("playground.getMetrics")["step"] == 20
+
+
+def test_pause_stops_a_running_train_call():
+    ok("playground.setSpec", spec=MLP)
+    ok("playground.loadDataset", name="circle", options={"n": 200})
+
+    async def run():
+        task = asyncio.ensure_future(rpc.dispatch("playground.train", json.dumps({})))  # no limit: until paused
+        await asyncio.sleep(0.3)
+        json.loads(await rpc.dispatch("playground.pause"))
+        return json.loads(await task)["result"]
+
+    result = asyncio.run(run())
+    assert result["stopped"] == "paused" and result["steps"] > 0
+
+
+def test_csv_errors_name_the_row_and_the_column():
+    ok("playground.setSpec", spec=MLP)
+    reply = call("playground.loadDataset", name="csv", options={"text": "a,b,label\n1,2,0\n3,x,1\n", "label": "label"})
+    assert reply["error"]["kind"] == "CsvError"
+    assert reply["error"]["message"] == "row 3, column 'b': 'x' is not a number"
+    reply = call("playground.loadDataset", name="csv", options={"text": "a,b,label\n1,2\n", "label": "label"})
+    assert "row 2" in reply["error"]["message"]
+    reply = call("playground.loadDataset", name="csv", options={"text": "a,b\n1,2\n", "label": "nope"})
+    assert "no column named 'nope'" in reply["error"]["message"]
+    info = ok("playground.loadDataset", name="csv",
+              options={"text": "x,y,kind\n" + "".join(f"{i},{-i},{'cat' if i % 2 else 'dog'}\n" for i in range(20)),
+                       "label": "kind", "ratio": 0.5})
+    assert info["classes"] == ["cat", "dog"] and info["input_shape"] == [2]
+
+
+def test_save_load_round_trip_and_a_corrupt_file_keeps_the_model():
+    ok("playground.setSpec", spec=MLP)
+    ok("playground.loadDataset", name="gauss", options={"n": 100})
+    ok("playground.train", steps=5)
+    blob = ok("playground.save")["bytes"]
+    before = ok("playground.predict", inputs=[0.5, -0.5])
+    ok("playground.reset")
+    ok("playground.load", bytes=blob)
+    assert ok("playground.predict", inputs=[0.5, -0.5]) == before
+    corrupt = base64.b64encode(base64.b64decode(blob)[:40]).decode()
+    reply = call("playground.load", bytes=corrupt)
+    assert reply["error"]["kind"] == "ModelFileError"
+    assert ok("playground.predict", inputs=[0.5, -0.5]) == before
+
+
+def test_heatmap_layer_views_and_confusion_are_compact_bytes():
+    ok("playground.setSpec", spec=MLP)
+    ok("playground.loadDataset", name="xor", options={"n": 200})
+    ok("playground.train", steps=10)
+    h = ok("playground.heatmap", resolution=20)
+    assert len(base64.b64decode(h["pixels"])) == 400
+    assert h["neurons"][0]["total"] == 16 and len(h["neurons"][0]["units"]) == 8
+    c = ok("playground.confusion")
+    assert np.array(c["matrix"]).sum() == c["total"] == 40
+    v = ok("playground.layerViews")
+    assert [layer["name"] for layer in v["layers"]][0] == "input" and "gradient" in v["layers"][1]
+
+
+def test_mnist_images_adapt_to_the_network_input(tmp_path):
+    from pyengine import data
+    rng = np.random.default_rng(0)
+    path = tmp_path / "mnist.bin"
+    data.write_mnist(path, rng.integers(0, 256, (60, 28, 28)), np.repeat(np.arange(10), 6))
+    for preset in ("mnist", "lenet", "lstm", "resnet"):
+        ok("playground.setSpec", spec=playground_presets()[preset]["spec"])
+        ok("playground.loadDataset", name="mnist", options={"path": str(path)})
+        assert ok("playground.train", steps=1, batchSize=8)["steps"] == 1
+    c = ok("playground.confusion")
+    assert len(base64.b64decode(c["examples"][0]["pixels"])) == 28 * 28
+    ok("playground.setSpec", spec={**MLP, "input": [3]})
+    reply = call("playground.train", steps=1)
+    assert reply["error"]["kind"] == "DataError" and "input" in reply["error"]["message"]
+
+
+@pytest.mark.parametrize("name", sorted(playground_presets()))
+def test_every_preset_exports_to_python_pytorch_and_keras(name):
+    spec = playground_presets()[name]["spec"]
+    python = ok("playground.code", kind="python", spec=spec)
+    ns = {}
+    exec(python.replace("print(model.summary())", ""), ns)  # the Python view's code builds the same net
+    assert ns["model"].spec == spec_mod.validate(spec).to_spec()
+    for kind in ("pytorch", "keras"):
+        text = ok("playground.code", kind=kind, spec=spec)
+        compile(text, kind, "exec")
+
+
+def test_adopt_takes_a_model_built_in_the_python_view():
+    asyncio.run(rpc.run_python("import pyengine\nmodel = pyengine.build(" + repr(MLP) + ")"))
+    assert ok("playground.adopt")["spec"] == MLP
+    rpc.USER_NAMESPACE.pop("model")
+    assert call("playground.adopt")["error"]["kind"] == "NoModel"
