@@ -82,5 +82,67 @@ export function createNnplay(workerURL = new URL("./worker.js", import.meta.url)
     call: (method, params, transfer) => client.call(method, params, transfer),
     /** Subscribe to worker events. */
     on: (event, handler) => client.on(event, handler),
+    ...playgroundApi(client),
+  };
+}
+
+/** base64 text (how the worker's JSON replies carry bytes) -> Uint8Array. */
+export function base64ToBytes(text) {
+  const raw = atob(text);
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+  return out;
+}
+
+/** Uint8Array | ArrayBuffer -> base64 text. */
+export function bytesToBase64(bytes) {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let raw = "";
+  for (let i = 0; i < view.length; i += 0x8000) raw += String.fromCharCode(...view.subarray(i, i + 0x8000));
+  return btoa(raw);
+}
+
+/**
+ * The playground's part of window.nnplay: every call goes to pyengine.playground in the worker
+ * (methods "playground.<name>"). Failures reject with the engine's own message.
+ */
+function playgroundApi(client) {
+  const pg = (method, params) => client.call(`playground.${method}`, params);
+  /** Report a failed training call on the "error" event too (callers may only listen). */
+  const reportError = (stage) => (err) => {
+    client.receive({ event: "error", stage, message: err.message, kind: err.kind });
+    throw err;
+  };
+  return {
+    /** The current network spec (docs/engine.md), or null before setSpec. */
+    getSpec: () => pg("getSpec"),
+    /** Build a network; keeps trained weights when only loss/optimizer changed. Rejects with the
+     *  engine's validation message (the previous network stays). Resolves to per-layer shapes. */
+    setSpec: (spec, { keepWeights = true } = {}) => pg("setSpec", { spec, keepWeights }),
+    /** Per-layer output shapes, parameter counts and messages for a spec, without building it. */
+    checkSpec: (spec) => pg("checkSpec", { spec }),
+    /** "spiral" | "circle" | "xor" | "gauss" | "regression1d" | "mnist" | "csv" | "images". */
+    loadDataset: (name, options = {}) => pg("loadDataset", { name, options }),
+    /** Train {steps} or {epochs} (neither: until pause()); resolves to {steps, loss, accuracy, history, ...}. */
+    train: ({ steps, epochs, batchSize = 16, earlyStopping } = {}) =>
+      pg("train", { steps, epochs, batchSize, earlyStopping }).catch(reportError("train")),
+    /** Stop a running train() after its current step; it resolves with stopped: "paused". */
+    pause: () => pg("pause"),
+    /** Fresh weights for the current spec; counters and history cleared. */
+    reset: () => pg("reset"),
+    /** {loss, accuracy} on the validation data. */
+    evaluate: () => pg("evaluate"),
+    /** Outputs for one example or a batch; classifiers give probabilities and `classes`. */
+    predict: (inputs) => pg("predict", { inputs }),
+    /** {step, epoch, examples, examples_per_s, step_loss, epochs, last, training}. */
+    getMetrics: () => pg("getMetrics"),
+    /** The model file (pyengine.save) as a Uint8Array. */
+    save: async () => base64ToBytes((await pg("save")).bytes),
+    /** Load a model file (Uint8Array | ArrayBuffer); rejects with ModelFileError, keeping the current model. */
+    load: (bytes) => pg("load", { bytes: bytesToBase64(bytes) }),
+    /** Import a ConvNetJS net.toJSON() (object or text) with its weights. */
+    importConvnetjs: (json) => pg("importConvnetjs", { json: typeof json === "string" ? json : JSON.stringify(json) }),
+    /** The current network as "python" | "pytorch" | "keras" source code. */
+    code: (kind = "python") => pg("code", { kind }),
   };
 }
