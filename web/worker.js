@@ -11,6 +11,7 @@
 
 import { loadPyodide } from "./pyodide.mjs";
 import BUILD from "./build-info.js";
+import * as gpu from "./gpu.js"; // the WebGPU bridge pyengine's webgpu backend imports as `nnplay_gpu`
 
 const BASE = new URL("./", self.location.href).href;
 const MNIST_PATH = "/data/mnist.bin";
@@ -92,6 +93,7 @@ async function boot() {
     await micropip.install.callKwargs(new URL(BUILD.engine_wheel, BASE).href, { deps: false });
     micropip.destroy();
     pyodide.registerJsModule("nnplay_worker", { loadMnist });
+    pyodide.registerJsModule("nnplay_gpu", gpu);
     rpc = pyodide.pyimport("pyengine.rpc");
     pyodide.pyimport("pyengine.playground"); // registers the playground's playground.* methods
     rpc.set_emitter((json) => post(JSON.parse(json)));

@@ -92,3 +92,24 @@ def booted(browser, server) -> BootedPage:
     page.screenshot(path=str(ARTIFACTS / "booted.png"), full_page=True)
     yield BootedPage(page, requests, failures, console, ready)
     context.close()
+
+
+@pytest.fixture(scope="session")
+def webgpu_browser(playwright_session):
+    """A second Chromium with --enable-unsafe-webgpu: the worker gets SwiftShader's WebGPU adapter."""
+    browser = harness.launch(playwright_session, "--enable-unsafe-webgpu")
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def webgpu_booted(webgpu_browser, server) -> BootedPage:
+    """One booted page with WebGPU, shared by the WebGPU kernel and training tests."""
+    context = webgpu_browser.new_context()
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.goto(server.url)
+    ready = harness.wait_ready(page)
+    yield BootedPage(page, [], [], console, ready)
+    context.close()

@@ -1,0 +1,306 @@
+"""The kernel API: one function per WGSL kernel that records a dispatch on device buffers.
+
+Each `*_op` function takes buffer handles and shapes, writes the kernel's uniform parameters into
+a fresh small uniform buffer and returns an op ("dispatch", pipeline, [buffers], x, y, z) that a
+program replays every step (plan.py) or runs once (the eager helpers at the end, used by tests
+and benchmarks). Layout is channels-last, float32, as in numpy_backend.
+"""
+import math
+
+import numpy as np
+
+ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "leaky_relu": 2, "elu": 3, "gelu": 4, "sigmoid": 5, "tanh": 6}
+OPTIMIZER_CODES = {"sgd": 0, "momentum": 1, "nesterov": 2, "adagrad": 3, "rmsprop": 4, "adadelta": 5,
+                   "adam": 6, "adamw": 7}
+TILE = 64  # gemm_core.wgsl's TILE_M = TILE_N
+MAX_GROUPS = 65535
+
+
+def pack(*fields):
+    """A uniform struct of 4-byte scalars: Python floats become f32, ints u32; padded to 16 bytes."""
+    words = [np.float32(v).view(np.uint32) if isinstance(v, float) else np.uint32(v) for v in fields]
+    words += [np.uint32(0)] * (-len(words) % 4)
+    return np.array(words, dtype=np.uint32)
+
+
+def flat_groups(n, per_group=256):
+    """(x, y, 1) workgroups covering n threads as index.wgsl flattens them."""
+    groups = max(1, math.ceil(n / per_group))
+    x = min(groups, MAX_GROUPS)
+    return x, math.ceil(groups / x), 1
+
+
+def activation_constants(act, alpha=None):
+    code = ACTIVATIONS[act]
+    if alpha is None:
+        alpha = 1.0 if act == "elu" else 0.01
+    return {"ACT": code, "ALPHA": float(alpha)}
+
+
+class Kernels:
+    """Records kernel dispatches on one device; owns the small uniform buffers it creates."""
+
+    def __init__(self, device):
+        self.dev = device
+        self.uniforms = []
+        self.dummy = device.create_buffer(16)  # bound where a kernel's optional input is absent
+        self.dummy2 = device.create_buffer(16)  # a second one: writable bindings may not alias
+
+    def uniform(self, *fields):
+        data = pack(*fields)
+        handle = self.dev.create_buffer(data.nbytes, uniform=True)
+        self.dev.write(handle, data)
+        self.uniforms.append(handle)
+        return handle
+
+    def release(self):
+        for h in self.uniforms:
+            self.dev.destroy(h)
+        self.uniforms.clear()
+        self.dev.destroy(self.dummy)
+        self.dev.destroy(self.dummy2)
+
+    # ---- GEMM family ---------------------------------------------------------------------
+    def matmul_op(self, a, b, c, m, n, k, batch=1, trans_a=False, trans_b=False, bias=None,
+                  act=None, alpha=None, broadcast_a=False, broadcast_b=False):
+        """c (batch, m, n) = act(op(a) . op(b) + bias); vec4 loads when neither is transposed and k, n % 4 == 0."""
+        vec4 = not trans_a and not trans_b and k % 4 == 0 and n % 4 == 0
+        name = "matmul_vec4" if vec4 else "matmul"
+        pipe = self.dev.pipeline(name, **activation_constants(act, alpha))
+        params = self.uniform(m, n, k, int(trans_a), int(trans_b), 0 if broadcast_a else m * k,
+                              0 if broadcast_b else k * n, int(bias is not None))
+        return ("dispatch", pipe, [a, b, self.dummy if bias is None else bias, c, params],
+                math.ceil(n / TILE), math.ceil(m / TILE), batch)
+
+    def _conv_params(self, x_shape, w_shape, out_hw, strides, pads, dilation, has_bias=False):
+        n, h, w, c = x_shape
+        kh, kw, _, f = w_shape
+        (pt, _), (pl, _) = pads
+        return self.uniform(n, h, w, c, out_hw[0], out_hw[1], f, kh, kw, strides[0], strides[1], pt, pl,
+                            dilation[0], dilation[1], int(has_bias))
+
+    def conv2d_op(self, x, w, bias, y, x_shape, w_shape, out_hw, strides, pads, dilation, act=None, alpha=None):
+        """y (N, OH, OW, F) = act(conv(x, w) + bias) as implicit GEMM."""
+        pipe = self.dev.pipeline("conv2d", **activation_constants(act, alpha))
+        params = self._conv_params(x_shape, w_shape, out_hw, strides, pads, dilation, bias is not None)
+        m = x_shape[0] * out_hw[0] * out_hw[1]
+        return ("dispatch", pipe, [x, w, self.dummy if bias is None else bias, y, params],
+                math.ceil(w_shape[3] / TILE), math.ceil(m / TILE), 1)
+
+    def conv2d_grad_input_op(self, dy, w, dx, x_shape, w_shape, out_hw, strides, pads, dilation):
+        pipe = self.dev.pipeline("conv2d_grad_input")
+        params = self._conv_params(x_shape, w_shape, out_hw, strides, pads, dilation)
+        m = x_shape[0] * x_shape[1] * x_shape[2]
+        return ("dispatch", pipe, [dy, w, None, dx, params], math.ceil(x_shape[3] / TILE), math.ceil(m / TILE), 1)
+
+    def conv2d_grad_weight_op(self, x, dy, dw, x_shape, w_shape, out_hw, strides, pads, dilation):
+        pipe = self.dev.pipeline("conv2d_grad_weight")
+        params = self._conv_params(x_shape, w_shape, out_hw, strides, pads, dilation)
+        m = w_shape[0] * w_shape[1] * w_shape[2]
+        return ("dispatch", pipe, [x, dy, None, dw, params], math.ceil(w_shape[3] / TILE), math.ceil(m / TILE), 1)
+
+    # ---- pooling -------------------------------------------------------------------------
+    def _pool_params(self, x_shape, out_hw, pool, strides, pads, total):
+        n, h, w, c = x_shape
+        return self.uniform(n, h, w, c, out_hw[0], out_hw[1], pool[0], pool[1], strides[0], strides[1],
+                            pads[0][0], pads[1][0], total)
+
+    def maxpool_op(self, x, y, idx, x_shape, out_hw, pool, strides, pads):
+        total = x_shape[0] * out_hw[0] * out_hw[1] * x_shape[3]
+        params = self._pool_params(x_shape, out_hw, pool, strides, pads, total)
+        return ("dispatch", self.dev.pipeline("maxpool"), [x, y, idx, params], *flat_groups(total))
+
+    def maxpool_grad_op(self, dy, idx, dx, x_shape, out_hw, pool, strides, pads):
+        total = int(np.prod(x_shape))
+        params = self._pool_params(x_shape, out_hw, pool, strides, pads, total)
+        return ("dispatch", self.dev.pipeline("maxpool_grad"), [dy, idx, dx, params], *flat_groups(total))
+
+    def avgpool_op(self, x, y, x_shape, out_hw, pool, strides, pads):
+        total = x_shape[0] * out_hw[0] * out_hw[1] * x_shape[3]
+        params = self._pool_params(x_shape, out_hw, pool, strides, pads, total)
+        return ("dispatch", self.dev.pipeline("avgpool"), [x, y, None, params], *flat_groups(total))
+
+    def avgpool_grad_op(self, dy, dx, x_shape, out_hw, pool, strides, pads):
+        total = int(np.prod(x_shape))
+        params = self._pool_params(x_shape, out_hw, pool, strides, pads, total)
+        return ("dispatch", self.dev.pipeline("avgpool_grad"), [dy, dx, None, params], *flat_groups(total))
+
+    # ---- elementwise, reductions, loss, optimizer ----------------------------------------
+    def activation_op(self, x, y, n, act, alpha=None):
+        pipe = self.dev.pipeline("activation", **activation_constants(act, alpha))
+        return ("dispatch", pipe, [x, y, self.uniform(n)], *flat_groups(n))
+
+    def activation_grad_op(self, z, y, dy, dx, n, act, alpha=None):
+        pipe = self.dev.pipeline("activation_grad", **activation_constants(act, alpha))
+        return ("dispatch", pipe, [z, y, dy, dx, self.uniform(n)], *flat_groups(n))
+
+    def colsum_op(self, dy, db, m, f):
+        return ("dispatch", self.dev.pipeline("colsum"), [dy, db, self.uniform(m, f)], f, 1, 1)
+
+    def loss_op(self, out, target, grad, rows, n, k, loss="softmax_cross_entropy"):
+        pipe = self.dev.pipeline("loss", LOSS=0 if loss == "softmax_cross_entropy" else 1)
+        return ("dispatch", pipe, [out, target, grad, rows, self.uniform(n, k)], math.ceil(n / 64), 1, 1)
+
+    def metrics_op(self, rows, metrics, n):
+        return ("dispatch", self.dev.pipeline("metrics"), [rows, metrics, self.uniform(n)], 1, 1, 1)
+
+    def optimizer_op(self, kind, w, g, s1, s2, metrics, params_uniform, n):
+        pipe = self.dev.pipeline("optimizer", OPT=OPTIMIZER_CODES[kind])
+        return ("dispatch", pipe, [w, g, s1 or self.dummy, s2 or self.dummy2, metrics, params_uniform],
+                *flat_groups(n))
+
+
+def optimizer_fields(n, cfg, lr, decay, t=1):
+    """The optimizer.wgsl uniform for one parameter: l1/l2/weight decay only on weights (p.decay)."""
+    kind = cfg["type"]
+    h1 = {"momentum": cfg.get("momentum"), "nesterov": cfg.get("momentum"), "rmsprop": cfg.get("rho"),
+          "adadelta": cfg.get("rho"), "adam": cfg.get("beta1"), "adamw": cfg.get("beta1")}.get(kind) or 0.0
+    h2 = cfg.get("beta2") or 0.0
+    bc1 = 1.0 - h1 ** t if kind in ("adam", "adamw") else 1.0
+    bc2 = 1.0 - h2 ** t if kind in ("adam", "adamw") else 1.0
+    l1 = float(cfg["l1"]) if decay else 0.0
+    l2 = float(cfg["l2"]) if decay else 0.0
+    wd = float(cfg.get("weight_decay") or 0.0) if decay else 0.0
+    return pack(n, float(lr), l1, l2, float(h1), float(h2), float(cfg.get("eps") or 0.0),
+                float(cfg["clipvalue"] or 0.0), float(bc1), float(bc2), wd, 0.0)
+
+
+# ---- eager helpers: NumPy in, NumPy out (tests, benchmarks, wgsl_run.py) ----------------------
+class Eager:
+    """Runs single kernels on NumPy arrays: upload, one program, read back."""
+
+    def __init__(self, device):
+        self.dev = device
+        self.k = Kernels(device)
+        self.buffers = []
+
+    def upload(self, array, dtype=np.float32):
+        array = np.ascontiguousarray(array, dtype=dtype)
+        h = self.dev.create_buffer(max(array.nbytes, 4))
+        self.dev.write(h, array)
+        self.buffers.append(h)
+        return h
+
+    def empty(self, count):
+        h = self.dev.create_buffer(max(int(count), 1) * 4)
+        self.buffers.append(h)
+        return h
+
+    def run(self, ops, out, shape):
+        prog = self.dev.program(ops)
+        try:
+            return self.dev.run(prog, read=out, count=int(np.prod(shape))).reshape(shape)
+        finally:
+            self.dev.release_program(prog)
+
+    def release(self):
+        for h in self.buffers:
+            self.dev.destroy(h)
+        self.buffers.clear()
+        self.k.release()
+        self.k = Kernels(self.dev)
+
+    def matmul(self, a, b, trans_a=False, trans_b=False, bias=None, act=None):
+        """a (..., M, K) or (..., K, M) with trans_a; b likewise; one shared batch (or 2-D b)."""
+        a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+        m, k = (a.shape[-1], a.shape[-2]) if trans_a else a.shape[-2:]
+        n = b.shape[-2] if trans_b else b.shape[-1]
+        batch = int(np.prod(a.shape[:-2])) if a.ndim > 2 else (int(np.prod(b.shape[:-2])) if b.ndim > 2 else 1)
+        out = self.empty(batch * m * n)
+        op = self.k.matmul_op(self.upload(a), self.upload(b), out, m, n, k, batch, trans_a, trans_b,
+                              None if bias is None else self.upload(bias), act,
+                              broadcast_a=a.ndim == 2 and batch > 1, broadcast_b=b.ndim == 2 and batch > 1)
+        lead = a.shape[:-2] if a.ndim > 2 else b.shape[:-2]
+        return self.run([op], out, (*lead, m, n))
+
+    @staticmethod
+    def conv_out_hw(x_shape, w_shape, strides, pads, dilation):
+        return tuple((x_shape[1 + i] + pads[i][0] + pads[i][1] - (w_shape[i] - 1) * dilation[i] - 1) // strides[i] + 1
+                     for i in range(2))
+
+    def conv2d(self, x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1), act=None):
+        ohw = self.conv_out_hw(x.shape, w.shape, strides, pads, dilation)
+        shape = (x.shape[0], *ohw, w.shape[3])
+        out = self.empty(np.prod(shape))
+        op = self.k.conv2d_op(self.upload(x), self.upload(w), None if b is None else self.upload(b), out,
+                              x.shape, w.shape, ohw, strides, pads, dilation, act)
+        return self.run([op], out, shape)
+
+    def conv2d_grad_input(self, dy, w, x_shape, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1)):
+        out = self.empty(np.prod(x_shape))
+        op = self.k.conv2d_grad_input_op(self.upload(dy), self.upload(w), out, x_shape, w.shape, dy.shape[1:3],
+                                         strides, pads, dilation)
+        return self.run([op], out, x_shape)
+
+    def conv2d_grad_weight(self, x, dy, w_shape, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1)):
+        out = self.empty(np.prod(w_shape))
+        op = self.k.conv2d_grad_weight_op(self.upload(x), self.upload(dy), out, x.shape, w_shape, dy.shape[1:3],
+                                          strides, pads, dilation)
+        return self.run([op], out, w_shape)
+
+    @staticmethod
+    def pool_out_hw(x_shape, pool, strides, pads):
+        return tuple((x_shape[1 + i] + pads[i][0] + pads[i][1] - pool[i]) // strides[i] + 1 for i in range(2))
+
+    def maxpool(self, x, pool, strides, pads=((0, 0), (0, 0))):
+        """Returns (y, idx) as numpy_backend.maxpool2d_forward does."""
+        ohw = self.pool_out_hw(x.shape, pool, strides, pads)
+        shape = (x.shape[0], *ohw, x.shape[3])
+        y, idx = self.empty(np.prod(shape)), self.empty(np.prod(shape))
+        ops = [self.k.maxpool_op(self.upload(x), y, idx, x.shape, ohw, pool, strides, pads)]
+        out = self.run(ops, y, shape)
+        return out, self.dev.read(idx, int(np.prod(shape))).view(np.uint32).reshape(shape)
+
+    def maxpool_grad(self, dy, idx, x_shape, pool, strides, pads=((0, 0), (0, 0))):
+        out = self.empty(np.prod(x_shape))
+        ops = [self.k.maxpool_grad_op(self.upload(dy), self.upload(idx, np.uint32), out, x_shape, dy.shape[1:3],
+                                      pool, strides, pads)]
+        return self.run(ops, out, x_shape)
+
+    def avgpool(self, x, pool, strides, pads=((0, 0), (0, 0))):
+        ohw = self.pool_out_hw(x.shape, pool, strides, pads)
+        shape = (x.shape[0], *ohw, x.shape[3])
+        y = self.empty(np.prod(shape))
+        return self.run([self.k.avgpool_op(self.upload(x), y, x.shape, ohw, pool, strides, pads)], y, shape)
+
+    def avgpool_grad(self, dy, x_shape, pool, strides, pads=((0, 0), (0, 0))):
+        out = self.empty(np.prod(x_shape))
+        ops = [self.k.avgpool_grad_op(self.upload(dy), out, x_shape, dy.shape[1:3], pool, strides, pads)]
+        return self.run(ops, out, x_shape)
+
+    def activation(self, x, act):
+        out = self.empty(x.size)
+        return self.run([self.k.activation_op(self.upload(x), out, x.size, act)], out, x.shape)
+
+    def activation_grad(self, z, y, dy, act):
+        out = self.empty(z.size)
+        ops = [self.k.activation_grad_op(self.upload(z), self.upload(y), self.upload(dy), out, z.size, act)]
+        return self.run(ops, out, z.shape)
+
+    def colsum(self, dy):
+        m, f = dy.shape
+        out = self.empty(f)
+        return self.run([self.k.colsum_op(self.upload(dy), out, m, f)], out, (f,))
+
+    def loss(self, out, target, loss="softmax_cross_entropy"):
+        """Returns (mean loss, correct count, grad) as the training plan computes them."""
+        n, k = out.shape
+        grad, rows, metrics = self.empty(n * k), self.empty(2 * n), self.empty(4)
+        ops = [self.k.loss_op(self.upload(out), self.upload(target), grad, rows, n, k, loss),
+               self.k.metrics_op(rows, metrics, n)]
+        m = self.run(ops, metrics, (4,))
+        return float(m[0]), float(m[1]), self.dev.read(grad, n * k).reshape(n, k)
+
+    def optimizer_step(self, cfg, w, g, slots=(), lr=None, decay=True, t=1, loss=0.0):
+        """One update; returns (new w, new slot arrays)."""
+        kind = cfg["type"]
+        wb, gb = self.upload(w), self.upload(g)
+        sb = [self.upload(s) for s in slots]
+        metrics = self.upload(np.array([loss, 0, 0, 0], np.float32))
+        u = self.dev.create_buffer(48, uniform=True)
+        self.k.uniforms.append(u)
+        self.dev.write(u, optimizer_fields(w.size, cfg, cfg["lr"] if lr is None else lr, decay, t))
+        op = self.k.optimizer_op(kind, wb, gb, sb[0] if sb else None, sb[1] if len(sb) > 1 else None,
+                                 metrics, u, w.size)
+        new_w = self.run([op], wb, w.shape)
+        return new_w, [self.dev.read(s, w.size).reshape(w.shape) for s in sb]

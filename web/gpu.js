@@ -1,0 +1,217 @@
+// The JavaScript half of pyengine's WebGPU backend: the only code that touches navigator.gpu.
+// Python (pyengine/backends/webgpu/device.py) imports it as the module `nnplay_gpu`
+// (registered by worker.js) and keeps all the logic; this file only holds GPU objects by id.
+//
+// Objects live in one table and are named by integers, so Python never holds a GPU object.
+//   init()                          -> Promise<{vendor, architecture, description, limits}>
+//   createBuffer(bytes, uniform)    -> Promise<id>   (rejects on out-of-memory)
+//   writeBuffer(id, offset, array)     array: a NumPy array (PyProxy; its bytes are read in place)
+//   destroy(id)
+//   pipeline(key, code, constantsJson) -> Promise<id>  cached by key + constants; rejects with the
+//                                      compiler's messages when the WGSL does not compile
+//   program(opsJson)                -> id   a recorded list of ops, bind groups made once:
+//       ["dispatch", pipelineId, [bufferId | null per binding], x, y, z] | ["copy", src, dst, bytes]
+//   run(programId, readId, readBytes) -> Promise<Float32Array | null>
+//       encodes the whole program into one command encoder, submits it and, when readId >= 0,
+//       copies readBytes of that buffer to a staging buffer and maps it (the step's only readback)
+//   read(id, bytes)                 -> Promise<Float32Array>   (weights: save, inspect, switch)
+//   status()                        -> {lost: null | reason, error: null | message}
+//
+// How Python waits: every promise here is awaited in Python with pyodide.ffi.run_sync(promise),
+// which suspends the Python stack with JSPI (WebAssembly stack switching) until the promise settles.
+// That works inside the worker's runPython and Python RPC methods (both entered via a promise).
+// Failures (device lost, validation, out-of-memory, compile errors) reject the promise; run_sync
+// raises them in Python as JsException, and the model falls back to NumPy.
+
+let device = null;
+let adapterInfo = null;
+let lostReason = null; // set when the device is lost; every later call throws
+let uncaptured = null; // the first uncaptured error since the last check
+const objects = new Map(); // id -> GPUBuffer | GPUComputePipeline | program
+let nextId = 1;
+const pipelineCache = new Map(); // key + constants -> id
+const staging = new Map(); // bytes -> GPUBuffer (MAP_READ), reused between readbacks
+
+function store(object) {
+  const id = nextId++;
+  objects.set(id, object);
+  return id;
+}
+
+function check() {
+  if (lostReason !== null) throw new Error(`WebGPU device lost: ${lostReason}`);
+  if (uncaptured !== null) {
+    const message = uncaptured;
+    uncaptured = null;
+    throw new Error(`WebGPU error: ${message}`);
+  }
+  if (device === null) throw new Error("WebGPU is not initialised (call init first)");
+}
+
+/** Request an adapter and a device (once); resolves to the adapter's description. */
+export async function init() {
+  if (device !== null && lostReason === null) return adapterInfo;
+  if (!("gpu" in navigator)) throw new Error("this browser does not expose WebGPU");
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error("no WebGPU adapter");
+  const limits = adapter.limits;
+  // Ask for the adapter's own storage limits: big conv layers exceed the 128 MiB default binding.
+  device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxBufferSize: limits.maxBufferSize,
+      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+    },
+  });
+  lostReason = null;
+  uncaptured = null;
+  objects.clear();
+  pipelineCache.clear();
+  staging.clear();
+  const thisDevice = device;
+  device.lost.then((info) => {
+    if (device === thisDevice) lostReason = info.message || info.reason || "unknown reason";
+  });
+  device.addEventListener("uncapturederror", (e) => {
+    uncaptured ??= e.error.message;
+  });
+  const info = adapter.info ?? {};
+  adapterInfo = {
+    vendor: info.vendor ?? "", architecture: info.architecture ?? "", description: info.description ?? "",
+    limits: { maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+              maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension },
+  };
+  return adapterInfo;
+}
+
+/** Test hook: lose the device as a driver crash would (device.destroy() resolves device.lost). */
+export function loseDevice() {
+  if (device) device.destroy();
+}
+
+export async function createBuffer(bytes, uniform = false) {
+  check();
+  const usage = uniform
+    ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST
+    : GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  device.pushErrorScope("out-of-memory");
+  device.pushErrorScope("validation");
+  const buffer = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage });
+  const [validation, oom] = [await device.popErrorScope(), await device.popErrorScope()];
+  if (oom) throw new Error(`WebGPU out of memory allocating ${bytes} bytes: ${oom.message}`);
+  if (validation) throw new Error(`WebGPU buffer of ${bytes} bytes refused: ${validation.message}`);
+  return store(buffer);
+}
+
+export function writeBuffer(id, offset, array) {
+  check();
+  const view = array.getBuffer(); // the NumPy array's bytes in the wasm heap, no copy
+  try {
+    const data = view.data;
+    device.queue.writeBuffer(objects.get(id), offset, data.buffer, data.byteOffset, data.byteLength);
+  } finally {
+    view.release();
+  }
+}
+
+export function destroy(id) {
+  const object = objects.get(id);
+  objects.delete(id);
+  if (object instanceof GPUBuffer) object.destroy();
+}
+
+export async function pipeline(key, code, constantsJson = "{}") {
+  check();
+  const cacheKey = key + "|" + constantsJson;
+  if (pipelineCache.has(cacheKey)) return pipelineCache.get(cacheKey);
+  const module = device.createShaderModule({ code, label: key });
+  const info = await module.getCompilationInfo();
+  const errors = info.messages.filter((m) => m.type === "error");
+  if (errors.length) {
+    throw new Error(`WGSL ${key} does not compile: ` + errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; "));
+  }
+  const constants = JSON.parse(constantsJson);
+  const created = await device.createComputePipelineAsync({
+    layout: "auto", label: key, compute: { module, entryPoint: "main", constants },
+  });
+  const id = store(created);
+  pipelineCache.set(cacheKey, id);
+  return id;
+}
+
+/** Record ops once: bind groups are created here, not per run. */
+export function program(opsJson) {
+  check();
+  const ops = JSON.parse(opsJson).map((op) => {
+    if (op[0] === "copy") return { copy: [objects.get(op[1]), objects.get(op[2]), op[3]] };
+    const [, pipelineId, bufferIds, x, y, z] = op;
+    const pipe = objects.get(pipelineId);
+    const bindGroup = device.createBindGroup({
+      layout: pipe.getBindGroupLayout(0),
+      // null marks a binding the shader does not declare (the list is in binding order)
+      entries: bufferIds.flatMap((id, binding) => (id === null ? [] : [{ binding, resource: { buffer: objects.get(id) } }])),
+    });
+    return { pipe, bindGroup, groups: [x, y, z] };
+  });
+  return store({ ops });
+}
+
+export async function run(programId, readId = -1, readBytes = 0) {
+  check();
+  const { ops } = objects.get(programId);
+  device.pushErrorScope("out-of-memory");
+  device.pushErrorScope("validation");
+  const encoder = device.createCommandEncoder();
+  let pass = null;
+  for (const op of ops) {
+    if (op.copy) {
+      if (pass) { pass.end(); pass = null; }
+      encoder.copyBufferToBuffer(op.copy[0], 0, op.copy[1], 0, op.copy[2]);
+      continue;
+    }
+    pass ??= encoder.beginComputePass();
+    pass.setPipeline(op.pipe);
+    pass.setBindGroup(0, op.bindGroup);
+    pass.dispatchWorkgroups(...op.groups);
+  }
+  if (pass) pass.end();
+  let target = null;
+  if (readId >= 0) {
+    const size = Math.ceil(readBytes / 4) * 4;
+    target = staging.get(size);
+    if (!target) {
+      target = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      staging.set(size, target);
+    }
+    encoder.copyBufferToBuffer(objects.get(readId), 0, target, 0, size);
+  }
+  device.queue.submit([encoder.finish()]);
+  const validation = await device.popErrorScope();
+  const oom = await device.popErrorScope();
+  if (oom) throw new Error(`WebGPU out of memory: ${oom.message}`);
+  if (validation) throw new Error(`WebGPU validation error: ${validation.message}`);
+  if (!target) {
+    await device.queue.onSubmittedWorkDone();
+    check();
+    return null;
+  }
+  await target.mapAsync(GPUMapMode.READ);
+  const out = new Float32Array(target.getMappedRange().slice(0));
+  target.unmap();
+  check();
+  return out;
+}
+
+export async function read(id, bytes) {
+  check();
+  const prog = store({ ops: [] });
+  try {
+    return await run(prog, id, bytes);
+  } finally {
+    objects.delete(prog);
+  }
+}
+
+export function status() {
+  return { lost: lostReason, error: uncaptured, ready: device !== null };
+}
