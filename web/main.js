@@ -2,9 +2,11 @@
 // backend and a small Python console. All Python runs in the worker (see worker.js).
 
 import { createNnplay } from "./nnplay.js";
+import { startApp } from "./ui/app.js";
 
 const nnplay = createNnplay();
 window.nnplay = nnplay;
+startApp(nnplay); // the playground UI (web/ui/); waits for nnplay.ready itself
 
 const $ = (selector) => document.querySelector(selector);
 const STAGES = ["runtime", "numpy", "engine"];

@@ -1,0 +1,430 @@
+// The playground page: wires the settings table, the builder, training, the live views, data,
+// autosave and the share URL to window.nnplay. Every failure becomes a message in #message and
+// leaves the previous state in place.
+
+import { SETTINGS, DEFAULTS, sanitize, renderControls } from "./settings.js";
+import { Builder } from "./builder.js";
+import { Charts, drawHeatmap, drawNeurons, drawLayerViews, drawConfusion } from "./views.js";
+import { autosave, readHash, shareURL } from "./storage.js";
+import { startDrawing } from "./draw.js";
+
+const $ = (s) => document.querySelector(s);
+const VIEW_INTERVAL_MS = 700; // live views refresh at most this often while training
+
+export async function startApp(nnplay) {
+  try {
+    await nnplay.ready;
+  } catch {
+    return; // the boot section already shows why
+  }
+  const app = new App(nnplay, await nnplay.call("playground.catalogue"));
+  window.nnplayApp = app;
+  await app.restore();
+  document.body.dataset.app = "ready";
+}
+
+class App {
+  constructor(nnplay, catalogue) {
+    this.nnplay = nnplay;
+    this.catalogue = catalogue;
+    this.settings = { ...DEFAULTS };
+    this.input = [2];
+    this.loss = "softmax_cross_entropy";
+    this.goodSpec = null; // the last spec the engine accepted
+    this.data = null;
+    this.training = null; // the running train() promise
+    this.builder = new Builder({ palette: $("#palette"), list: $("#layers"), catalogue,
+      onChange: () => this.networkChanged() });
+    this.charts = new Charts($("#loss-chart"), $("#acc-chart"));
+    this.refreshData = renderControls($("#data-settings"), "data", this.settings, (k, v) => this.settingChanged(k, v));
+    this.refreshTrain = renderControls($("#train-settings"), "train", this.settings, (k, v) => this.settingChanged(k, v));
+    for (const [key, p] of Object.entries(catalogue.presets)) $("#preset").append(new Option(p.title, key));
+    this.wire();
+  }
+
+  // --- messages ----------------------------------------------------------------------------
+  message(text, kind = "error") {
+    const box = $("#message");
+    box.textContent = text;
+    box.dataset.kind = kind;
+    box.hidden = !text;
+    clearTimeout(this.messageTimer);
+    if (kind !== "error") this.messageTimer = setTimeout(() => (box.hidden = true), 4000);
+  }
+
+  // --- network ------------------------------------------------------------------------------
+  spec() {
+    const s = this.settings;
+    const optimizer = { type: s.optimizer, lr: s.lr, l1: s.l1, l2: s.l2 };
+    if (s.optimizer === "momentum" || s.optimizer === "nesterov") optimizer.momentum = s.momentum;
+    return { input: this.input, layers: this.builder.layers.map((l) => ({ ...l })), loss: this.loss, optimizer, seed: 0 };
+  }
+
+  networkChanged() {
+    clearTimeout(this.checkTimer);
+    this.checkTimer = setTimeout(() => this.applyNetwork(), 150);
+  }
+
+  /** Check the builder's spec; show shapes and messages; build it when valid. */
+  async applyNetwork() {
+    const spec = this.spec();
+    const info = await this.nnplay.checkSpec(spec);
+    this.builder.showInfo(info);
+    $("#totals").textContent = info.ok
+      ? `${this.builder.layers.length} layers, ${info.param_count.toLocaleString("en")} parameters, output [${info.output_shape.join(", ")}]`
+      : `${info.param_count.toLocaleString("en")} parameters so far; fix the marked problems to train`;
+    $("#spec-problems").replaceChildren(...info.problems.filter((p) => p.index == null)
+      .map((p) => Object.assign(document.createElement("li"), { textContent: p.message })));
+    if (!info.ok) {
+      this.setTrainable(false);
+      return false;
+    }
+    await this.pause();
+    try {
+      await this.nnplay.setSpec(spec);
+      this.goodSpec = spec;
+      this.setTrainable(true);
+      this.saveSoon();
+      this.refreshViews();
+      return true;
+    } catch (err) {
+      this.message(err.message);
+      return false;
+    }
+  }
+
+  setTrainable(ok) {
+    for (const id of ["#btn-play", "#btn-step", "#btn-reset"]) $(id).disabled = !ok;
+  }
+
+  /** Put a whole spec into the builder (preset, file, URL, autosave, Python view). */
+  async showSpec(spec) {
+    this.input = spec.input;
+    this.loss = spec.loss ?? "softmax_cross_entropy";
+    $("#input-shape").value = JSON.stringify(spec.input);
+    const opt = spec.optimizer ?? {};
+    for (const key of ["lr", "l1", "l2", "momentum"]) if (typeof opt[key] === "number") this.settings[key] = opt[key];
+    if (SETTINGS[5].options.includes(opt.type)) this.settings.optimizer = opt.type;
+    this.refreshTrain(this.settings);
+    this.builder.setLayers(spec.layers ?? []);
+    return this.applyNetwork();
+  }
+
+  async choosePreset(key) {
+    const preset = this.catalogue.presets[key];
+    if (!preset) return;
+    await this.showSpec(preset.spec);
+    if (this.settings.dataset !== preset.dataset) await this.settingChanged("dataset", preset.dataset);
+  }
+
+  // --- settings and data ----------------------------------------------------------------------
+  async settingChanged(key, value) {
+    this.settings[key] = value;
+    this.refreshData(this.settings);
+    this.refreshTrain(this.settings);
+    if (["dataset", "noise", "points", "ratio", "mnistCount"].includes(key)) await this.loadData();
+    else if (key === "backend") await this.setBackend(value);
+    else if (key !== "batchSize" && key !== "patience") await this.applyNetwork();
+    this.saveSoon();
+  }
+
+  dataOptions() {
+    const s = this.settings;
+    return s.dataset === "mnist" ? { count: s.mnistCount, ratio: s.ratio } : { n: s.points, noise: s.noise, ratio: s.ratio };
+  }
+
+  async loadData(name = this.settings.dataset, options = this.dataOptions()) {
+    await this.pause();
+    try {
+      $("#data-info").textContent = name === "mnist" ? "Loading MNIST…" : "";
+      this.data = await this.nnplay.loadDataset(name, options);
+      const d = this.data;
+      $("#data-info").textContent = `${d.name}: ${d.train} training and ${d.val} validation examples, `
+        + `input [${d.input_shape.join(", ")}]${d.classes.length ? `, classes ${d.classes.join(" ")}` : ""}`;
+      $("#draw-wrap").hidden = d.name !== "mnist";
+      this.points = d.kind === "2d" || d.kind === "1d" ? await this.nnplay.call("playground.points") : null;
+      if (d.kind === "2d" && this.input.join() !== "2") this.message("These 2-D points need a network with input [2].", "info");
+      this.refreshViews();
+      return true;
+    } catch (err) {
+      this.message(err.message);
+      return false;
+    }
+  }
+
+  async setBackend(name) {
+    if (typeof this.nnplay.setBackend !== "function") {
+      this.message("Switching backends is not available in this build; the NumPy backend is used.", "info");
+      return;
+    }
+    try {
+      await this.nnplay.setBackend(name);
+    } catch (err) {
+      this.message(err.message);
+    }
+    this.showBackend();
+  }
+
+  showBackend() {
+    const b = this.nnplay.backend;
+    if (b) $("#backend-status").dataset.active = typeof b === "string" ? b : b.name ?? "";
+  }
+
+  // --- training -----------------------------------------------------------------------------
+  async play() {
+    if (this.training) return this.pause();
+    const s = this.settings;
+    $("#btn-play").textContent = "⏸ Pause";
+    $("#btn-play").setAttribute("aria-label", "Pause");
+    this.training = this.nnplay.train({ batchSize: s.batchSize, earlyStopping: s.patience > 0 ? s.patience : undefined });
+    this.viewTimer = setInterval(() => this.refreshViews(), VIEW_INTERVAL_MS);
+    try {
+      const r = await this.training;
+      if (r.stopped === "early_stopping") this.message(`Early stopping after epoch ${r.epoch}.`, "info");
+    } catch (err) {
+      this.message(err.message);
+    } finally {
+      this.training = null;
+      clearInterval(this.viewTimer);
+      $("#btn-play").textContent = "▶ Play";
+      $("#btn-play").setAttribute("aria-label", "Play");
+      await this.refreshViews(true);
+      this.saveSoon(0);
+    }
+  }
+
+  async pause() {
+    if (!this.training) return;
+    await this.nnplay.pause();
+    await this.training.catch(() => {});
+  }
+
+  async step() {
+    if (this.training) return;
+    try {
+      await this.nnplay.train({ steps: 1, batchSize: this.settings.batchSize });
+    } catch (err) {
+      this.message(err.message);
+    }
+    await this.refreshViews(true);
+  }
+
+  async reset() {
+    await this.pause();
+    await this.nnplay.reset();
+    $("#epoch-progress").value = 0;
+    await this.refreshViews(true);
+  }
+
+  onProgress(e) {
+    if (e.stage !== "train") return;
+    $("#epoch-count").textContent = String(e.epoch);
+    $("#example-count").textContent = e.examples.toLocaleString("en");
+    $("#rate").textContent = e.examples_per_s ? Math.round(e.examples_per_s).toLocaleString("en") : "–";
+    $("#epoch-progress").value = e.batch / e.batches;
+  }
+
+  onEpoch(e) {
+    if (e.val_accuracy != null) $("#val-accuracy").textContent = `${(100 * e.val_accuracy).toFixed(1)}%`;
+    $("#val-accuracy").dataset.value = String(e.val_accuracy ?? "");
+    this.confusionDue = true;
+  }
+
+  /** Charts, heatmap, layer pictures, confusion matrix; `all` also redraws the slower ones. */
+  async refreshViews(all = false) {
+    if (this.refreshing || !this.goodSpec || !this.data) return;
+    this.refreshing = true;
+    try {
+      const m = await this.nnplay.getMetrics();
+      this.charts.update(m);
+      $("#epoch-count").textContent = String(m.epoch);
+      $("#example-count").textContent = m.examples.toLocaleString("en");
+      const twoD = this.data.kind === "2d" && this.input.length === 1 && this.input[0] === 2;
+      $("#heatmap").hidden = !twoD;
+      if (twoD) {
+        const heat = await this.nnplay.call("playground.heatmap", { resolution: 48 });
+        drawHeatmap($("#heatmap"), heat, this.points);
+        drawNeurons($("#neurons"), heat);
+      } else $("#neurons").replaceChildren();
+      const now = performance.now();
+      if (all || now - (this.lastSlow ?? 0) > 2500) {
+        this.lastSlow = now;
+        drawLayerViews($("#activations"), await this.nnplay.call("playground.layerViews", {}));
+      }
+      if ((all || this.confusionDue) && this.data.classes.length) {
+        this.confusionDue = false;
+        drawConfusion($("#confusion"), await this.nnplay.call("playground.confusion"));
+      }
+    } catch (err) {
+      if (!/no network|no dataset|needs|input/.test(err.message)) this.message(err.message);
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  // --- keep and share -------------------------------------------------------------------------
+  state() {
+    return { spec: this.goodSpec ?? this.spec(), settings: this.settings };
+  }
+
+  saveSoon(delay = 1500) {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(async () => {
+      history.replaceState(null, "", shareURL(this.state()));
+      $("#share-url").value = location.href;
+      try {
+        const weights = this.goodSpec ? await this.nnplay.save() : null;
+        await autosave.save({ ...this.state(), weights });
+        document.body.dataset.autosaved = String(Date.now());
+      } catch (err) {
+        console.warn(`autosave failed: ${err.message}`);
+      }
+    }, delay);
+  }
+
+  /** Start from the share URL, else the autosave, else the MLP preset on the spiral. */
+  async restore() {
+    let shared = null;
+    try {
+      shared = readHash();
+    } catch (err) {
+      this.message(`The shared link could not be read (${err.message}); the default network is shown instead.`);
+    }
+    const saved = shared ? null : await autosave.load().catch(() => null);
+    const source = shared ?? saved;
+    if (source) {
+      const [settings, problems] = sanitize(source.settings ?? {});
+      if (problems.length) this.message(`Some settings in the ${shared ? "link" : "autosave"} were ignored: ${problems.join("; ")}`);
+      Object.assign(this.settings, settings);
+      this.refreshData(this.settings);
+      this.refreshTrain(this.settings);
+      const spec = source.spec;
+      const specOk = spec && typeof spec === "object" && Array.isArray(spec.layers) && Array.isArray(spec.input);
+      if (!specOk) this.message("The saved network is not a valid spec; the default network is shown instead.");
+      const built = specOk && (await this.showSpec(spec));
+      if (specOk && !built) {
+        this.message(`The ${shared ? "link" : "autosave"}'s network has problems (marked below); fix them or pick a preset.`);
+      }
+      if (!specOk) await this.showSpec(this.catalogue.presets.mlp.spec);
+      await this.loadData();
+      if (saved?.weights && built) {
+        await this.nnplay.load(saved.weights).then(() => this.showSpec(saved.spec)).catch((err) => this.message(err.message));
+      }
+    } else {
+      await this.showSpec(this.catalogue.presets.mlp.spec);
+      await this.loadData();
+    }
+    await this.refreshViews(true);
+    this.saveSoon(0);
+  }
+
+  download(bytes, name) {
+    const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+    const a = Object.assign(document.createElement("a"), { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
+  async loadModelFile(file, convnetjs = false) {
+    await this.pause();
+    try {
+      const r = convnetjs ? await this.nnplay.importConvnetjs(await file.text())
+        : await this.nnplay.load(new Uint8Array(await file.arrayBuffer()));
+      const weights = await this.nnplay.save();
+      await this.showSpec(r.spec);
+      await this.nnplay.load(weights); // showSpec rebuilt the net: put the file's weights back
+      this.message(`Loaded ${file.name}.`, "info");
+      await this.refreshViews(true);
+    } catch (err) {
+      this.message(`${file.name}: ${err.message}`);
+    }
+  }
+
+  async showCode() {
+    try {
+      $("#code-view").textContent = await this.nnplay.code($("#code-kind").value);
+    } catch (err) {
+      $("#code-view").textContent = `(${err.message})`;
+    }
+  }
+
+  wire() {
+    const nn = this.nnplay;
+    $("#btn-play").addEventListener("click", () => this.play());
+    $("#btn-step").addEventListener("click", () => this.step());
+    $("#btn-reset").addEventListener("click", () => this.reset());
+    $("#preset").addEventListener("change", (e) => this.choosePreset(e.target.value));
+    $("#btn-clear").addEventListener("click", () => this.builder.setLayers([]) || this.networkChanged());
+    $("#input-shape").addEventListener("change", (e) => {
+      let v;
+      try {
+        v = JSON.parse(e.target.value);
+      } catch {
+        v = e.target.value.split(/[ ,x×]+/).filter(Boolean).map(Number);
+      }
+      const ok = Array.isArray(v) && v.length > 0 && v.every((n) => Number.isInteger(n) && n > 0);
+      $("#input-shape-msg").hidden = ok;
+      $("#input-shape-msg").textContent = ok ? "" : "Input shape: a list of positive whole numbers, e.g. [28, 28, 1] or 2";
+      if (ok) {
+        this.input = v;
+        this.networkChanged();
+      }
+    });
+    nn.on("progress", (e) => this.onProgress(e));
+    nn.on("epoch", (e) => this.onEpoch(e));
+    $("#btn-save").addEventListener("click", async () => {
+      try {
+        this.download(await nn.save(), "network.nnplay");
+      } catch (err) {
+        this.message(err.message);
+      }
+    });
+    $("#load-file").addEventListener("change", (e) => e.target.files[0] && this.loadModelFile(e.target.files[0]));
+    $("#cjs-file").addEventListener("change", (e) => e.target.files[0] && this.loadModelFile(e.target.files[0], true));
+    $("#btn-share").addEventListener("click", async () => {
+      const url = shareURL(this.state());
+      $("#share-url").value = url;
+      $("#share-url").select();
+      await navigator.clipboard?.writeText(url).catch(() => {});
+      this.message("Share link copied (network and settings; no weights, no code).", "info");
+    });
+    const embedBase = new URL("embed.html", location.href);
+    $("#embed-snippet").value = `<iframe src="${embedBase.href}${location.hash}" width="800" height="600" title="nnplay"></iframe>`;
+    $("#csv-file").addEventListener("change", async (e) => {
+      const file = e.target.files[0];
+      if (!file) return;
+      const label = $("#csv-label").value.trim();
+      const ok = await this.loadData("csv", { text: await file.text(), label: label === "" ? null : label, ratio: this.settings.ratio });
+      if (ok) this.message(`${file.name}: ${this.data.train + this.data.val} rows loaded; set the input to [${this.data.input_shape}].`, "info");
+    });
+    $("#code-kind").addEventListener("change", () => this.showCode());
+    $("#code").addEventListener("toggle", () => this.showCode());
+    new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && this.showCode()).observe($("#code-view"));
+    $("#console-adopt").addEventListener("click", async () => {
+      try {
+        const r = await nn.call("playground.adopt", { variable: "model" });
+        const weights = await nn.save();
+        await this.showSpec(r.spec);
+        await nn.load(weights);
+        this.message("The builder now shows the model from the Python console.", "info");
+      } catch (err) {
+        this.message(err.message);
+      }
+    });
+    startDrawing($("#draw"), async (pixels, size) => {
+      if (!this.goodSpec || this.settings.dataset !== "mnist") return;
+      const input = this.input;
+      const x = input.length === 3 ? pixels.map((row) => row.map((v) => [v])) : input.length === 2 ? pixels : pixels.flat();
+      if (input.length === 3 ? input[0] !== size : input.length === 2 ? input[0] !== size : input[0] !== size * size) return;
+      try {
+        const r = await nn.predict(x);
+        const p = r.outputs[r.classes];
+        $("#draw-guess").textContent = `${r.classes} (${(100 * p).toFixed(0)}%)`;
+      } catch (err) {
+        $("#draw-guess").textContent = err.message;
+      }
+    }, () => (this.input.length === 1 ? Math.round(Math.sqrt(this.input[0])) : this.input[0]));
+  }
+}

@@ -1,0 +1,204 @@
+// The network builder: a palette of every pyengine layer type, the layer list (drag and drop with
+// SortableJS, or the ↑/↓ buttons and Alt+Arrow keys), a form per layer built from the engine's own
+// field table, and live output shape / parameter count / inline engine messages per layer.
+
+import Sortable from "../vendor/sortablejs/sortable.esm.js";
+
+const el = (tag, props = {}, ...children) => {
+  const { dataset, ...rest } = props;
+  const node = Object.assign(document.createElement(tag), rest);
+  for (const [k, v] of Object.entries(dataset ?? {})) node.dataset[k] = v;
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+};
+
+/** "5" -> 5, "[3, 3]" -> [3, 3], "same" -> "same", "" -> undefined (the engine's default). */
+export function parseFieldText(text) {
+  const t = text.trim();
+  if (t === "") return undefined;
+  try {
+    return JSON.parse(t);
+  } catch {
+    return t;
+  }
+}
+
+const fieldText = (v) => (v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v));
+
+export class Builder {
+  /**
+   * @param {{palette: HTMLElement, list: HTMLElement, catalogue: object, onChange: (layers: object[]) => void}} opts
+   */
+  constructor({ palette, list, catalogue, onChange }) {
+    this.list = list;
+    this.catalogue = catalogue;
+    this.onChange = onChange;
+    /** @type {object[]} spec layer dicts, as the user gave them */
+    this.layers = [];
+    this.info = null; // the latest checkSpec result
+    for (const type of Object.keys(catalogue.layers)) {
+      const button = el("button", { type: "button", textContent: `+ ${type}`, title: `Add a ${type} layer at the end` });
+      button.dataset.testid = `palette-${type}`;
+      button.addEventListener("click", () => this.add(type));
+      palette.append(button);
+    }
+    Sortable.create(list, {
+      handle: ".drag-handle",
+      animation: 120,
+      onEnd: ({ oldIndex, newIndex }) => {
+        if (oldIndex !== newIndex) this.move(oldIndex, newIndex);
+      },
+    });
+  }
+
+  setLayers(layers) {
+    this.layers = layers.map((l) => ({ ...l }));
+    this.render();
+  }
+
+  changed() {
+    this.render();
+    this.onChange(this.layers);
+  }
+
+  add(type) {
+    const layer = { type };
+    for (const f of this.catalogue.layers[type]) {
+      if (f.required) layer[f.name] = REQUIRED_DEFAULTS[f.name] ?? 1;
+    }
+    if (this.catalogue.joins.includes(type)) {
+      const names = this.names();
+      layer.inputs = names.slice(-2).length === 2 ? names.slice(-2) : ["input", ...names.slice(-1)];
+    }
+    this.layers.push(layer);
+    this.changed();
+    this.list.lastElementChild?.querySelector("input, select")?.focus();
+  }
+
+  remove(i) {
+    this.layers.splice(i, 1);
+    this.changed();
+  }
+
+  move(from, to) {
+    if (to < 0 || to >= this.layers.length) return;
+    const [layer] = this.layers.splice(from, 1);
+    this.layers.splice(to, 0, layer);
+    this.changed();
+    this.list.children[to]?.querySelector(`[data-testid="layer-${to}-${to < from ? "up" : "down"}"]`)?.focus();
+  }
+
+  /** Layer names as the engine resolves them (default `<type>_<index>`). */
+  names() {
+    return this.layers.map((l, i) => l.name ?? `${l.type}_${i}`);
+  }
+
+  /** Show a checkSpec result: shapes, parameter counts and messages per layer. */
+  showInfo(info) {
+    this.info = info;
+    [...this.list.children].forEach((li, i) => {
+      const layer = info?.layers?.[i];
+      li.querySelector(".shape").textContent = layer?.output_shape ? `→ [${layer.output_shape.join(", ")}]` : "→ ?";
+      li.querySelector(".params").textContent = layer?.param_count != null ? `${layer.param_count.toLocaleString("en")} params` : "";
+      const msg = li.querySelector(".layer-msg");
+      const messages = layer?.messages ?? [];
+      msg.textContent = messages.join("\n");
+      msg.hidden = messages.length === 0;
+      li.classList.toggle("invalid", messages.length > 0);
+    });
+  }
+
+  render() {
+    const names = this.names();
+    this.list.replaceChildren(...this.layers.map((layer, i) => this.renderLayer(layer, i, names)));
+    if (this.info) this.showInfo(this.info);
+  }
+
+  renderLayer(layer, i, names) {
+    const tid = (s) => `layer-${i}-${s}`;
+    const li = el("li", { className: "layer", tabIndex: 0 });
+    li.dataset.testid = `layer-${i}`;
+    li.dataset.type = layer.type;
+    li.setAttribute("aria-label", `Layer ${i + 1}: ${layer.type}. Alt+Up / Alt+Down move it.`);
+    li.addEventListener("keydown", (e) => {
+      if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
+        e.preventDefault();
+        this.move(i, i + (e.key === "ArrowUp" ? -1 : 1));
+      }
+    });
+    const button = (text, label, test, action) => {
+      const b = el("button", { type: "button", textContent: text, title: label });
+      b.setAttribute("aria-label", label);
+      b.dataset.testid = tid(test);
+      b.addEventListener("click", action);
+      return b;
+    };
+    const head = el("div", { className: "layer-head" },
+      el("span", { className: "drag-handle", textContent: "⠿", title: "Drag to reorder" }),
+      el("strong", { textContent: layer.type }),
+      el("span", { className: "muted", textContent: ` ${names[i]}` }),
+      el("span", { className: "shape", dataset: { testid: tid("shape") } }),
+      el("span", { className: "params muted", dataset: { testid: tid("params") } }),
+      el("span", { className: "spacer" }),
+      button("↑", `Move layer ${i + 1} up`, "up", () => this.move(i, i - 1)),
+      button("↓", `Move layer ${i + 1} down`, "down", () => this.move(i, i + 1)),
+      button("✕", `Remove layer ${i + 1}`, "remove", () => this.remove(i)));
+    const form = el("div", { className: "layer-form" });
+    for (const f of this.catalogue.layers[layer.type] ?? []) form.append(this.renderField(layer, i, f));
+    if (this.catalogue.joins.includes(layer.type)) form.append(this.renderInputs(layer, i, names));
+    const msg = el("p", { className: "error layer-msg", hidden: true });
+    msg.dataset.testid = tid("msg");
+    li.append(head, form, msg);
+    return li;
+  }
+
+  renderField(layer, i, f) {
+    const id = `layer-${i}-${f.name}`;
+    const label = el("label", { htmlFor: id, textContent: f.name });
+    let input;
+    if (f.name === "activation") {
+      input = el("select", { id });
+      input.append(new Option("none", ""), ...this.catalogue.activations.map((a) => new Option(a, a)));
+      input.value = layer.activation ?? "";
+      input.addEventListener("change", () => this.setField(i, "activation", input.value || undefined));
+    } else if (f.expected === "true or false" || typeof f.default === "boolean") {
+      input = el("input", { id, type: "checkbox", checked: layer[f.name] ?? f.default });
+      input.addEventListener("change", () => this.setField(i, f.name, input.checked));
+    } else {
+      const placeholder = f.default && typeof f.default === "object" && "same_as" in f.default
+        ? `= ${f.default.same_as}` : fieldText(f.default ?? "");
+      input = el("input", { id, type: "text", value: fieldText(layer[f.name]), placeholder, size: 6 });
+      input.addEventListener("change", () => this.setField(i, f.name, parseFieldText(input.value)));
+    }
+    input.dataset.testid = `layer-${i}-${f.name}`;
+    input.title = `${f.name}: ${f.expected}${f.required ? " (required)" : ""}`;
+    return el("span", { className: "layer-field" }, label, input);
+  }
+
+  renderInputs(layer, i, names) {
+    const box = el("fieldset", { className: "join-inputs" }, el("legend", { textContent: "inputs (earlier layers)" }));
+    const chosen = new Set(layer.inputs ?? []);
+    ["input", ...names.slice(0, i)].forEach((name) => {
+      const id = `layer-${i}-in-${name}`;
+      const cb = el("input", { type: "checkbox", id, checked: chosen.has(name) });
+      cb.dataset.testid = `layer-${i}-input-${name}`;
+      cb.addEventListener("change", () => {
+        const next = new Set(this.layers[i].inputs ?? []);
+        if (cb.checked) next.add(name);
+        else next.delete(name);
+        this.setField(i, "inputs", ["input", ...names.slice(0, i)].filter((n) => next.has(n)));
+      });
+      box.append(el("label", { htmlFor: id, className: "check" }, cb, ` ${name}`));
+    });
+    return box;
+  }
+
+  setField(i, name, value) {
+    if (value === undefined) delete this.layers[i][name];
+    else this.layers[i][name] = value;
+    this.onChange(this.layers); // no re-render: keep the focus where the learner is typing
+  }
+}
+
+/** Starting values for required fields when a layer is added from the palette. */
+const REQUIRED_DEFAULTS = { units: 10, filters: 8, kernel_size: 3, target_shape: [-1], input_dim: 100, output_dim: 16 };

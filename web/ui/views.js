@@ -1,0 +1,148 @@
+// Live views: loss/accuracy charts (uPlot), the 2-D decision heatmap with its points and per-neuron
+// thumbnails, per-layer activations / gradients / filters, and the confusion matrix.
+// Pixels arrive from the worker as base64 uint8 (see pyengine/playground.py).
+
+import uPlot from "../vendor/uplot/uPlot.esm.js";
+import { base64ToBytes } from "../nnplay.js";
+
+const el = (tag, props = {}, ...children) => {
+  const { dataset, ...rest } = props;
+  const node = Object.assign(document.createElement(tag), rest);
+  for (const [k, v] of Object.entries(dataset ?? {})) node.dataset[k] = v;
+  node.append(...children);
+  return node;
+};
+
+/** Loss (per step, and per epoch for validation) and accuracy (per epoch) charts. */
+export class Charts {
+  constructor(lossBox, accBox) {
+    const width = () => Math.max(260, Math.min(520, lossBox.parentElement.clientWidth - 20));
+    const common = { width: width(), height: 160, legend: { live: false }, scales: { x: { time: false } } };
+    this.loss = new uPlot({ ...common, title: "loss", series: [{ label: "step" },
+      { label: "train", stroke: "#2f6fed", width: 1 }, { label: "validation", stroke: "#e8590c", width: 2, spanGaps: true }] },
+      [[], [], []], lossBox);
+    this.acc = new uPlot({ ...common, title: "accuracy", scales: { x: { time: false }, y: { range: [0, 1] } },
+      series: [{ label: "epoch" }, { label: "train", stroke: "#2f6fed", width: 2 },
+        { label: "validation", stroke: "#e8590c", width: 2 }] }, [[], [], []], accBox);
+    addEventListener("resize", () => {
+      this.loss.setSize({ width: width(), height: 160 });
+      this.acc.setSize({ width: width(), height: 160 });
+    });
+  }
+
+  /** @param {{step_loss: number[], step_stride: number, epochs: object[]}} m from getMetrics() */
+  update(m) {
+    const stride = m.step_stride ?? 1;
+    const xs = m.step_loss.map((_, i) => (i + 1) * stride);
+    const val = new Array(xs.length).fill(null);
+    for (const e of m.epochs) {
+      const i = Math.min(xs.length - 1, Math.round(e.step / stride) - 1);
+      if (i >= 0 && e.val_loss != null) val[i] = e.val_loss;
+    }
+    this.loss.setData([xs, m.step_loss, val]);
+    this.acc.setData([m.epochs.map((e) => e.epoch), m.epochs.map((e) => e.accuracy), m.epochs.map((e) => e.val_accuracy)]);
+  }
+}
+
+/** Blue (0) to orange (1) through white, as TensorFlow Playground colours its two classes. */
+function colour(v) {
+  const t = v / 255;
+  const a = [47, 111, 237], b = [245, 124, 0], w = [248, 248, 248];
+  const mix = t < 0.5 ? [a, w, t * 2] : [w, b, (t - 0.5) * 2];
+  return mix[0].map((c, i) => Math.round(c + (mix[1][i] - c) * mix[2]));
+}
+
+/** Paint uint8 values (h x w) into a canvas with the two-class palette (or grey). */
+export function paint(canvas, bytes, w, h, grey = false) {
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(w, h);
+  for (let i = 0; i < w * h; i++) {
+    const rgb = grey ? [bytes[i], bytes[i], bytes[i]] : colour(bytes[i]);
+    img.data.set([...rgb, 255], i * 4);
+  }
+  ctx.putImageData(img, 0, 0);
+  return canvas;
+}
+
+/** The decision surface, scaled up, with the data points on top. */
+export function drawHeatmap(canvas, heat, points) {
+  const r = heat.resolution;
+  const small = paint(document.createElement("canvas"), base64ToBytes(heat.pixels), r, r);
+  const size = canvas.width;
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(small, 0, 0, size, size);
+  const toPx = (v) => ((v + heat.extent) / (2 * heat.extent)) * size;
+  const dot = (x, y, label, test) => {
+    ctx.beginPath();
+    ctx.arc(toPx(x), size - toPx(y), 3, 0, 2 * Math.PI);
+    ctx.fillStyle = label >= 0.5 ? "#f57c00" : "#2f6fed";
+    ctx.fill();
+    ctx.strokeStyle = test ? "#000" : "#fff";
+    ctx.lineWidth = 1;
+    ctx.stroke();
+  };
+  if (points?.train_x) {
+    points.train_x.forEach(([x, y], i) => dot(x, y, points.train_y[i], false));
+    points.val_x.forEach(([x, y], i) => dot(x, y, points.val_y[i], true));
+  }
+  canvas.dataset.version = String(Number(canvas.dataset.version ?? 0) + 1);
+}
+
+export function drawNeurons(box, heat) {
+  box.replaceChildren(...heat.neurons.map((layer) => el("div", { className: "neuron-layer" },
+    el("span", { className: "muted", textContent: `${layer.layer} (${layer.total})` }),
+    ...layer.units.map((u, k) => {
+      const c = paint(document.createElement("canvas"), base64ToBytes(u), heat.resolution, heat.resolution);
+      c.className = "thumb";
+      c.title = `${layer.layer} unit ${k}`;
+      return c;
+    }))));
+}
+
+/** ConvNetJS-style rows: one per layer, its activation channels, weight gradient and filters. */
+export function drawLayerViews(box, views) {
+  const pics = (images, w, h, cls) => images.map((b) => {
+    const c = paint(document.createElement("canvas"), base64ToBytes(b), w, h, true);
+    c.className = cls;
+    return c;
+  });
+  box.replaceChildren(...views.layers.map((v) => {
+    const row = el("div", { className: "lv-row" });
+    row.dataset.testid = `lv-${v.name}`;
+    row.append(el("div", { className: "lv-name" }, el("strong", { textContent: v.name }),
+      el("span", { className: "muted", textContent: ` ${v.type} [${v.shape.join(", ")}] range ${v.range.map((x) => x.toFixed(2)).join("…")}` })));
+    const acts = el("div", { className: "lv-pics" }, ...pics(v.images, v.w, v.h, v.h === 1 ? "act-row" : "act"));
+    row.append(acts);
+    if (v.filters) row.append(el("div", { className: "lv-pics" }, el("span", { className: "muted", textContent: "filters " }),
+      ...pics(v.filters.images, v.filters.w, v.filters.h, "filter")));
+    if (v.gradient) row.append(el("div", { className: "lv-pics" }, el("span", { className: "muted", textContent: "weight gradient " }),
+      ...pics([v.gradient.pixels], v.gradient.w, v.gradient.h, "grad")));
+    return row;
+  }));
+}
+
+export function drawConfusion(box, c) {
+  const table = el("table", { className: "confusion" });
+  table.append(el("caption", { textContent: `Confusion matrix (${c.split}, ${c.wrong} of ${c.total} wrong); rows: true class` }));
+  const head = el("tr", {}, el("th", { textContent: "" }), ...c.classes.map((k) => el("th", { textContent: k, scope: "col" })));
+  table.append(head);
+  const max = Math.max(1, ...c.matrix.flat());
+  c.matrix.forEach((row, i) => {
+    table.append(el("tr", {}, el("th", { textContent: c.classes[i] ?? i, scope: "row" }), ...row.map((n, j) => {
+      const td = el("td", { textContent: n });
+      const a = n / max;
+      td.style.background = i === j ? `rgba(6, 118, 71, ${a * 0.6})` : `rgba(180, 35, 24, ${a * 0.6})`;
+      return td;
+    })));
+  });
+  const wrong = el("div", { className: "misclassified" }, ...c.examples.map((e) => {
+    const fig = el("figure", {});
+    if (e.pixels) fig.append(paint(document.createElement("canvas"), base64ToBytes(e.pixels), e.w, e.h, true));
+    fig.append(el("figcaption", { textContent: `${c.classes[e.label] ?? e.label}→${c.classes[e.predicted] ?? e.predicted}` }));
+    return fig;
+  }));
+  box.replaceChildren(table, el("p", { className: "muted", textContent: "Misclassified (true→predicted):" }), wrong);
+}
