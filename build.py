@@ -5,6 +5,7 @@
     python3 build.py serve [--port N] build if needed, then serve dist/ on http://127.0.0.1:N/
     python3 build.py test [ARGS...]   install test tools, build, run pytest over tests/ (ARGS go to pytest)
     python3 build.py boot-times       measure Pyodide boot stages in a real headless Chromium
+    python3 build.py bench [--tiny]   nnplay against ConvNetJS and TF.js in one headless Chromium (bench/run.py)
 
 Every build step is idempotent and skipped when its inputs did not change (fingerprints live in
 dist/.build-state.json). Once .cache/ is filled the build works offline.
@@ -795,6 +796,17 @@ def boot_times(runs: int) -> int:
     return subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL).returncode
 
 
+def bench(bench_args: list[str]) -> int:
+    """bench/run.py with .venv's Python; the peers (ConvNetJS, TF.js) are npm dev dependencies."""
+    with exclusive("build"):
+        ensure_node_modules()
+    py = ensure_venv()
+    ensure_chromium()
+    build()
+    cmd = [str(py), str(ROOT / "bench" / "run.py"), *bench_args]
+    return subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL).returncode
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -810,9 +822,12 @@ def main(argv: list[str]) -> int:
     p_boot = sub.add_parser("boot-times", help="measure boot stages in headless Chromium")
     p_boot.add_argument("--runs", type=int, default=3)
     sub.add_parser("mnist-ascii", help="print a few digits of dist/data/mnist.bin as ASCII art")
+    sub.add_parser("bench", help="benchmark against ConvNetJS and TF.js (options: bench/run.py --help)")
     # `test` passes unknown options (e.g. -k, -x) straight through to pytest
     if argv[:1] == ["test"]:
         return run_tests(argv[1:])
+    if argv[:1] == ["bench"]:  # options go to bench/run.py
+        return bench(argv[1:])
     args = parser.parse_args(argv)
     if args.command in (None, "build"):
         build()

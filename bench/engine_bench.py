@@ -1,0 +1,176 @@
+"""nnplay's side of the benchmark. bench/run.py sends this file's text to the worker (Pyodide) with
+nnplay.runPython and calls its functions there; it also imports it in CPython for a reference row.
+
+Every function returns JSON-ready values. Nothing here fakes a number: a runner that cannot run
+returns {"na": "reason"} and the table shows "n/a (reason)".
+"""
+import asyncio
+import sys
+import time
+
+import numpy as np
+
+import pyengine
+from pyengine import data
+from pyengine.backends import numpy_backend
+
+IN_BROWSER = sys.platform == "emscripten"
+
+
+# ---- data: exactly what bench/peers.js builds for ConvNetJS and TF.js ------------------------------
+def mnist_examples(path, n):
+    """n MNIST digits, central 24x24 crops in [0, 1]: indices (i * 7) % count spread over every class
+    (the file is grouped by digit)."""
+    images, labels = data.load_mnist(path)
+    idx = (np.arange(n) * 7) % len(images)
+    return data.mnist_arrays(images[idx], labels[idx], crop=24)
+
+
+def synthetic_images(n, h, w, c):
+    """Deterministic stand-in for CIFAR-10 (not available offline; speed does not depend on content):
+    x[i, y, x, ch] = ((131 i + 31 y + 17 x + 7 ch) mod 255) / 255, label i mod 10."""
+    i, yy, xx, ch = np.ix_(np.arange(n), np.arange(h), np.arange(w), np.arange(c))
+    x = ((i * 131 + yy * 31 + xx * 17 + ch * 7) % 255).astype(np.float32) / np.float32(255)
+    return x, np.arange(n) % 10
+
+
+def examples(dataset, n, mnist_path):
+    if dataset == "mnist":
+        return mnist_examples(mnist_path, n)
+    return synthetic_images(n, *dataset)
+
+
+# ---- backends -----------------------------------------------------------------------------------
+def webgpu_unavailable():
+    """None when nnplay's WebGPU backend can train here, else the reason."""
+    try:
+        import pyengine.backends.webgpu  # noqa: F401  (issue 4; absent in older builds)
+    except ImportError:
+        return "pyengine has no WebGPU backend in this build"
+    if not IN_BROWSER:
+        return "WebGPU needs the browser"
+    if not hasattr(pyengine.model.Model, "set_backend"):
+        return "Model.set_backend is missing"
+    return None
+
+
+def _model(spec, backend):
+    model = pyengine.build(spec)
+    if backend != "numpy":
+        model.set_backend(backend)
+    return model
+
+
+# ---- training examples/s ------------------------------------------------------------------------
+def train_rate(spec, dataset, batch, steps, repeats, mnist_path="/data/mnist.bin", backend="numpy", warmup=3,
+               target_s=None):
+    """Examples/s of model.train_step over `steps` batches per repeat (best and every repeat), after
+    `warmup` steps. With target_s, a slow runner times fewer steps (at least 1) so a repeat lasts about
+    target_s: the last warm-up step's time decides (bench/peers.js does the same for the peers)."""
+    if backend == "webgpu" and webgpu_unavailable():
+        return {"na": webgpu_unavailable()}
+    x, y = examples(dataset, steps * batch, mnist_path)
+    model = _model(spec, backend)
+    step_time = None
+    for i in range(warmup):  # first-call costs: allocations, kernel compilation
+        j = i % steps
+        t0 = time.perf_counter()
+        model.train_step(x[j * batch:(j + 1) * batch], y[j * batch:(j + 1) * batch])
+        step_time = time.perf_counter() - t0
+    if target_s and step_time:
+        steps = max(1, min(steps, round(target_s / step_time)))
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for i in range(steps):
+            model.train_step(x[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch])
+        rates.append(steps * batch / (time.perf_counter() - t0))
+    return {"value": max(rates), "rates": rates, "steps": steps}
+
+
+async def train_for_memory(spec, dataset, batch, steps, mnist_path="/data/mnist.bin", backend="numpy"):
+    """Train `steps` steps, yielding to the event loop between steps so the driver can sample the
+    heaps; returns the worker's wasm memory (Pyodide's linear memory only grows: its size is the peak)."""
+    if backend == "webgpu" and webgpu_unavailable():
+        return {"na": webgpu_unavailable()}
+    x, y = examples(dataset, steps * batch, mnist_path)
+    model = _model(spec, backend)
+    for i in range(steps):
+        model.train_step(x[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch])
+        await asyncio.sleep(0)
+    return {"wasm_bytes": wasm_bytes()}
+
+
+def wasm_bytes():
+    if not IN_BROWSER:
+        return None
+    import pyodide_js  # the worker's Pyodide API object; _module is its Emscripten module
+
+    return pyodide_js._module.HEAP8.length
+
+
+# ---- kernels: GFLOP/s ---------------------------------------------------------------------------
+def _best_seconds(fn, min_time, repeats=3):
+    """Best per-call time: each repeat doubles its call count until it lasts min_time."""
+    fn()  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        calls, elapsed = 1, 0.0
+        while True:
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            elapsed = time.perf_counter() - t0
+            if elapsed >= min_time:
+                break
+            calls *= 2
+        best = min(best, elapsed / calls)
+    return best
+
+
+def matmul_gflops(sizes, min_time, backend="numpy"):
+    """GFLOP/s of an (n x n) @ (n x n) float32 product (2 n^3 flop) through numpy_backend.gemm."""
+    if backend != "numpy":
+        return [_webgpu_kernel("matmul", n, min_time) for n in sizes]
+    rng = np.random.default_rng(0)
+    out = []
+    for n in sizes:
+        a = rng.standard_normal((n, n), dtype=np.float32)
+        b = rng.standard_normal((n, n), dtype=np.float32)
+        out.append({"value": 2 * n ** 3 / _best_seconds(lambda: numpy_backend.gemm(a, b), min_time) / 1e9})
+    return out
+
+
+def conv_flop(shape):
+    n, h, w, c, f, k = (shape[key] for key in ("n", "h", "w", "c", "f", "k"))
+    return 2 * n * h * w * f * k * k * c  # "same" padding, stride 1: OH = H, OW = W
+
+
+def conv2d_gflops(shapes, min_time, backend="numpy"):
+    """GFLOP/s of the conv2d forward (im2col + gemm, bias added) for NHWC shapes with 'same' padding."""
+    if backend != "numpy":
+        return [_webgpu_kernel("conv2d", s, min_time) for s in shapes]
+    rng = np.random.default_rng(0)
+    out = []
+    for s in shapes:
+        x = rng.standard_normal((s["n"], s["h"], s["w"], s["c"]), dtype=np.float32)
+        w = rng.standard_normal((s["k"], s["k"], s["c"], s["f"]), dtype=np.float32)
+        b = np.zeros(s["f"], np.float32)
+        p = s["k"] // 2
+        run = lambda: numpy_backend.conv2d_forward(x, w, b, (1, 1), ((p, p), (p, p)), (1, 1))  # noqa: E731
+        out.append({"value": conv_flop(s) / _best_seconds(run, min_time) / 1e9})
+    return out
+
+
+def _webgpu_kernel(kind, size, min_time):
+    reason = webgpu_unavailable()
+    if reason:
+        return {"na": reason}
+    try:
+        from pyengine.backends.webgpu import bench as webgpu_bench
+    except ImportError:
+        return {"na": "pyengine.backends.webgpu.bench is missing"}
+    fn = getattr(webgpu_bench, f"{kind}_gflops", None)
+    if fn is None:
+        return {"na": f"pyengine.backends.webgpu.bench has no {kind}_gflops"}
+    return {"value": float(fn(size, min_time=min_time))}
