@@ -32,6 +32,15 @@ let nextId = 1;
 const pipelineCache = new Map(); // key + constants -> id
 const staging = new Map(); // bytes -> GPUBuffer (MAP_READ), reused between readbacks
 
+// Error scopes are per device, not per call: while one Python call waits (suspended by JSPI) the
+// worker may start another one, so every function that pushes scopes runs strictly one at a time.
+let queue = Promise.resolve();
+function serial(work) {
+  const result = queue.then(work);
+  queue = result.catch(() => {});
+  return result;
+}
+
 function store(object) {
   const id = nextId++;
   objects.set(id, object);
@@ -89,7 +98,11 @@ export function loseDevice() {
   if (device) device.destroy();
 }
 
-export async function createBuffer(bytes, uniform = false) {
+export function createBuffer(bytes, uniform = false) {
+  return serial(() => createBufferNow(bytes, uniform));
+}
+
+async function createBufferNow(bytes, uniform) {
   check();
   const usage = uniform
     ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST
@@ -156,7 +169,11 @@ export function program(opsJson) {
   return store({ ops });
 }
 
-export async function run(programId, readId = -1, readBytes = 0) {
+export function run(programId, readId = -1, readBytes = 0) {
+  return serial(() => runNow(programId, readId, readBytes));
+}
+
+async function runNow(programId, readId, readBytes) {
   check();
   const { ops } = objects.get(programId);
   device.pushErrorScope("out-of-memory");
@@ -206,7 +223,7 @@ export async function read(id, bytes) {
   check();
   const prog = store({ ops: [] });
   try {
-    return await run(prog, id, bytes);
+    return await run(prog, id, bytes);  // queued behind any submission in flight
   } finally {
     objects.delete(prog);
   }

@@ -67,6 +67,25 @@ class Model:
         self.stop_training = False
         self.last_outputs = None  # layer name -> Tensor, from the latest forward pass
         self.last_batch_output = None  # the latest training batch's output array
+        self.last_batch_accuracy = None  # set instead of last_batch_output by the WebGPU backend
+        self.backend_notice = None  # why the model is not on the backend it asked for (or None)
+        self._gpu = None  # backends.webgpu.plan.GpuTrainer while training runs on WebGPU
+        self.set_backend(normalized.backend)
+
+    # ---- compute backend -----------------------------------------------------------------
+    def set_backend(self, name):
+        """Run training on "auto" | "webgpu" | "numpy"; returns what actually runs (`self.backend`).
+
+        Weights and optimizer state carry over; if WebGPU is absent or cannot run this model, the
+        model stays on NumPy and `backend_notice` says why (never an exception)."""
+        from .backends.webgpu import switch
+        return switch.set_backend(self, name)
+
+    def _sync_weights(self):
+        """Make the NumPy parameters current (they lag behind while training runs on the GPU)."""
+        if self._gpu is not None:
+            from .backends.webgpu import switch
+            switch.sync(self)
 
     # ---- description ---------------------------------------------------------------------
     @property
@@ -119,6 +138,7 @@ class Model:
         `x` is an array or Tensor of shape (N, *spec input). Gradients flow to `x` when it is a
         Tensor with requires_grad, so models can be chained (GANs, adversarial examples).
         """
+        self._sync_weights()
         x = x if isinstance(x, Tensor) else Tensor(self._as_input_array(x))
         ctx = _Context(training, self.rng)
         frozen_ctx = _Context(False, self.rng)
@@ -171,6 +191,12 @@ class Model:
         return self._train_step_checked(x, y)
 
     def _train_step_checked(self, x, y):
+        if self._gpu is not None:
+            from .backends.webgpu import switch
+            loss = switch.train_step(self, x, y)
+            if loss is not None:
+                return loss  # else the GPU failed and the model fell back: run this step on NumPy
+        self.last_batch_accuracy = None
         step = self.step_count + 1
         trainable = self.parameters()  # frozen layers' parameters are not trainable
         for p in trainable:
@@ -302,6 +328,7 @@ class Model:
     # ---- weights -------------------------------------------------------------------------
     def state_dict(self):
         """Every parameter as `<layer name>.<param>` -> float32 array copy, in layer order."""
+        self._sync_weights()
         return {p.name: p.data.copy() for p in self.parameters(trainable_only=False)}
 
     def load_state_dict(self, state, strict=True):
@@ -324,9 +351,12 @@ class Model:
                     problems.append(f"{name}: contains NaN/inf")
         if problems:
             raise ValueError("load_state_dict: " + "; ".join(problems))
+        self._sync_weights()  # GPU-side optimizer state must not overwrite what is loaded below
         for name, value in state.items():
             if name in own:
                 np.copyto(own[name].data, np.asarray(value, dtype=np.float32))
+        if self._gpu is not None:
+            self._gpu.push()
 
     def _layer_names_checked(self, names):
         if isinstance(names, str):
@@ -344,6 +374,8 @@ class Model:
             for pname, p in self.params.get(name, {}).items():
                 p.trainable = False
                 p.requires_grad = False
+        if self._gpu is not None:
+            self.set_backend(self.requested_backend)  # the GPU plan trains a fixed set of params
 
     def unfreeze(self, names=None):
         """Train the named layers again (all layers when names is None)."""
@@ -354,6 +386,8 @@ class Model:
                 if not pname.startswith("running_"):
                     p.trainable = True
                     p.requires_grad = True
+        if self.requested_backend != "numpy" and self.backend == "numpy" and not self.frozen:
+            self.set_backend(self.requested_backend)
 
 
 def _numeric_array(value, what):
