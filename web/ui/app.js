@@ -88,6 +88,7 @@ class App {
       this.refreshViews();
       return true;
     } catch (err) {
+      $("#data-info").textContent = shown; // the previous dataset is still loaded
       this.message(err.message);
       return false;
     }
@@ -135,8 +136,9 @@ class App {
 
   async loadData(name = this.settings.dataset, options = this.dataOptions()) {
     await this.pause();
+    const shown = $("#data-info").textContent;
     try {
-      $("#data-info").textContent = name === "mnist" ? "Loading MNIST…" : "";
+      if (name === "mnist") $("#data-info").textContent = "Loading MNIST…";
       this.data = await this.nnplay.loadDataset(name, options);
       const d = this.data;
       $("#data-info").textContent = `${d.name}: ${d.train} training and ${d.val} validation examples, `
@@ -147,6 +149,7 @@ class App {
       this.refreshViews();
       return true;
     } catch (err) {
+      $("#data-info").textContent = shown; // the previous dataset is still loaded
       this.message(err.message);
       return false;
     }
@@ -247,13 +250,13 @@ class App {
         drawNeurons($("#neurons"), heat);
       } else $("#neurons").replaceChildren();
       const now = performance.now();
-      if (all || now - (this.lastSlow ?? 0) > 2500) {
+      if (all || now - (this.lastSlow ?? 0) > 5000) {
         this.lastSlow = now;
         drawLayerViews($("#activations"), await this.nnplay.call("playground.layerViews", {}));
       }
       if ((all || this.confusionDue) && this.data.classes.length) {
         this.confusionDue = false;
-        drawConfusion($("#confusion"), await this.nnplay.call("playground.confusion"));
+        drawConfusion($("#confusion"), await this.nnplay.call("playground.confusion", { limit: 500 }));
       }
     } catch (err) {
       if (!/no network|no dataset|needs|input/.test(err.message)) this.message(err.message);
@@ -290,7 +293,9 @@ class App {
     } catch (err) {
       this.message(`The shared link could not be read (${err.message}); the default network is shown instead.`);
     }
-    const saved = shared ? null : await autosave.load().catch(() => null);
+    const stored = await autosave.load().catch(() => null);
+    // The autosave's weights also apply under a link to the very same network (a plain reload).
+    const saved = !shared || JSON.stringify(shared.spec) === JSON.stringify(stored?.spec) ? stored : null;
     const source = shared ?? saved;
     if (source) {
       const [settings, problems] = sanitize(source.settings ?? {});

@@ -1,0 +1,177 @@
+"""The playground UI by clicks: its own browser context (fresh IndexedDB), 1280x720, screenshots saved."""
+import base64
+import json
+import time
+
+import pytest
+
+from conftest import ARTIFACTS
+import harness
+
+
+def wait_until(page, js, timeout=60, arg=None):
+    """Poll a JS expression (a function body's value) until truthy; the page's CSP forbids wait_for_function."""
+    end = time.time() + timeout
+    while time.time() < end:
+        value = page.evaluate(js, arg) if arg is not None else page.evaluate(js)
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {js}; message: {page.inner_text('#message')!r}")
+
+
+def set_field(page, testid, value):
+    sel = f"[data-testid='{testid}']"
+    page.fill(sel, str(value))
+    page.dispatch_event(sel, "change")
+
+
+def open_app(context, url):
+    page = context.new_page()
+    page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(f"unexpected dialog {d.message}")))
+    page.goto(url)
+    harness.wait_ready(page)
+    page.wait_for_selector("body[data-app=ready]", state="attached", timeout=60_000)
+    return page
+
+
+@pytest.fixture(scope="module")
+def ui(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = open_app(context, server.url)
+    yield page
+    context.close()
+
+
+def shot(page, name, full=False):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"ui-{name}.png"), full_page=full)
+
+
+def play_until(page, condition, timeout):
+    page.click("[data-testid=play]")
+    try:
+        wait_until(page, condition, timeout)
+    except AssertionError:
+        shot(page, "timed-out", full=True)
+        raise AssertionError(f"not reached: epoch {page.inner_text('#epoch-count')}, "
+                             f"{page.inner_text('#rate')} ex/s, val acc {page.inner_text('#val-accuracy')}")
+    finally:
+        page.click("[data-testid=play]")  # pause
+        wait_until(page, "document.querySelector('#btn-play').textContent.includes('Play')", 90)
+
+
+@pytest.mark.timeout(180)
+def test_the_spiral_trains_to_95_percent_by_clicks_and_the_heatmap_changes(ui):
+    wait_until(ui, "document.querySelector('#totals').textContent.includes('354 parameters')")
+    before = ui.evaluate("document.querySelector('#heatmap').toDataURL()")
+    play_until(ui, "Number(document.querySelector('#val-accuracy').dataset.value) >= 0.95", 120)
+    assert ui.evaluate("nnplay.evaluate()")["accuracy"] >= 0.95
+    after = ui.evaluate("document.querySelector('#heatmap').toDataURL()")
+    assert after != before
+    assert int(ui.inner_text("[data-testid=epoch-count]")) > 0
+    assert ui.locator("#neurons canvas").count() >= 8 and ui.locator("table.confusion").count() == 1
+    shot(ui, "spiral-trained")
+
+
+def test_save_reload_restores_network_weights_and_settings(ui):
+    set_field(ui, "setting-batchSize", 20)
+    accuracy = ui.evaluate("nnplay.evaluate()")["accuracy"]
+    stamp = ui.evaluate("document.body.dataset.autosaved || ''")
+    wait_until(ui, "s => (document.body.dataset.autosaved || '') !== s", 20, stamp)
+    ui.reload()
+    harness.wait_ready(ui)
+    ui.wait_for_selector("body[data-app=ready]", state="attached", timeout=60_000)
+    assert ui.input_value("[data-testid=setting-batchSize]") == "20"
+    assert ui.evaluate("nnplay.evaluate()")["accuracy"] == accuracy
+    assert ui.evaluate("nnplay.getSpec()")["layers"][0]["units"] == 16
+    shot(ui, "restored")
+
+
+def test_an_invalid_layer_parameter_shows_the_engines_message_and_keeps_the_network(ui):
+    set_field(ui, "layer-0-units", 0)
+    msg = wait_until(ui, "(e => e && !e.hidden && e.textContent)(document.querySelector('[data-testid=layer-0-msg]'))", 10)
+    assert "units" in msg and "positive" in msg
+    assert ui.is_disabled("[data-testid=play]")
+    assert ui.evaluate("nnplay.getSpec()")["layers"][0]["units"] == 16  # the engine still has the good one
+    shot(ui, "invalid-layer")
+    set_field(ui, "layer-0-units", 16)
+    wait_until(ui, "document.querySelector('[data-testid=layer-0-msg]').hidden")
+
+
+def test_bad_csv_and_corrupt_model_file_show_a_message_and_keep_the_state(ui):
+    info = ui.inner_text("[data-testid=data-info]")
+    ui.set_input_files("[data-testid=csv-file]", files=[
+        {"name": "bad.csv", "mimeType": "text/csv", "buffer": b"a,b,label\n1,2,0\n3,x,1\n"}])
+    wait_until(ui, "document.querySelector('#message').textContent.includes('row 3')")
+    assert "row 3, column 'b': 'x' is not a number" in ui.inner_text("#message")
+    assert ui.inner_text("[data-testid=data-info]") == info
+    spec = ui.evaluate("nnplay.getSpec()")
+    ui.set_input_files("[data-testid=load-model]", files=[
+        {"name": "junk.nnplay", "mimeType": "application/octet-stream", "buffer": b"\x00garbage" * 10}])
+    wait_until(ui, "document.querySelector('#message').textContent.includes('junk.nnplay')")
+    assert "not an nnplay model file" in ui.inner_text("#message")
+    assert ui.evaluate("nnplay.getSpec()") == spec
+    shot(ui, "bad-file")
+
+
+def test_the_share_url_round_trips_network_and_settings(ui, browser, server):
+    set_field(ui, "setting-lr", 0.01)
+    ui.click("[data-testid=palette-dropout]")
+    wait_until(ui, "nnplay.getSpec().then(s => s.layers.length === 4 && s.optimizer.lr === 0.01)")
+    ui.click("[data-testid=share]")
+    url = ui.input_value("[data-testid=share-url]")
+    spec = ui.evaluate("nnplay.getSpec()")
+    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone, and no autosave
+    try:
+        page = open_app(context, url)
+        assert page.evaluate("nnplay.getSpec()") == spec
+        assert page.input_value("[data-testid=setting-lr]") == "0.01"
+        shot(page, "shared-phone", full=True)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("hash_text", [
+    "#s=%%%not-base64",
+    "#s=" + base64.urlsafe_b64encode(b"[1,2]").decode(),
+    "#s=" + base64.urlsafe_b64encode(json.dumps({
+        "spec": {"input": "<img src=x onerror=alert(1)>", "layers": "<script>alert(1)</script>"},
+        "settings": {"lr": "<b>1</b>", "dataset": "../../etc"}}).encode()).decode(),
+])
+def test_a_hostile_url_hash_shows_a_message_and_the_default_network(browser, server, hash_text):
+    context = browser.new_context()
+    try:
+        page = open_app(context, server.url + hash_text)
+        assert page.inner_text("#message")
+        assert page.evaluate("nnplay.getSpec()")["input"] == [2]
+        assert page.locator("img").count() == 0
+    finally:
+        context.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_lenet_like_net_built_by_clicks_trains_on_mnist_past_90_percent(ui):
+    ui.select_option("[data-testid=setting-dataset]", "mnist")
+    wait_until(ui, "document.querySelector('[data-testid=data-info]').textContent.startsWith('mnist')", 60)
+    ui.click("[data-testid=clear-layers]")
+    set_field(ui, "input-shape", "[28, 28, 1]")
+    clicks = [("conv2d", {"filters": 6, "kernel_size": 5, "activation": "relu"}), ("maxpool2d", {}),
+              ("conv2d", {"filters": 16, "kernel_size": 5, "activation": "relu"}), ("maxpool2d", {}),
+              ("flatten", {}), ("dense", {"units": 10})]
+    for i, (kind, fields) in enumerate(clicks):
+        ui.click(f"[data-testid=palette-{kind}]")
+        for name, value in fields.items():
+            sel = f"[data-testid=layer-{i}-{name}]"
+            if name == "activation":
+                ui.select_option(sel, value)
+            else:
+                set_field(ui, f"layer-{i}-{name}", value)
+    set_field(ui, "setting-lr", 0.002)
+    wait_until(ui, "nnplay.getSpec().then(s => s.layers.length === 6 && s.input[0] === 28 && s.optimizer.lr === 0.002)")
+    assert "→ [10]" in ui.inner_text("[data-testid=layer-5-shape]")
+    shot(ui, "lenet-built")
+    play_until(ui, "Number(document.querySelector('#val-accuracy').dataset.value) > 0.9", 240)
+    assert ui.evaluate("nnplay.evaluate()")["accuracy"] > 0.9
+    ui.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    shot(ui, "lenet-trained", full=True)
