@@ -50,15 +50,22 @@ def webgpu_unavailable():
     if not IN_BROWSER:
         return "WebGPU needs the browser"
     if not hasattr(pyengine.model.Model, "set_backend"):
-        return "Model.set_backend is missing"
+        return "pyengine's Model cannot switch to WebGPU in this build (no Model.set_backend)"
     return None
 
 
 def _model(spec, backend):
-    model = pyengine.build(spec)
-    if backend != "numpy":
-        model.set_backend(backend)
+    """The model on exactly `backend` (the spec's default "auto" would pick WebGPU when present);
+    raises BackendMissing when the model is not on it (the engine falls back to NumPy and says why)."""
+    model = pyengine.build({**spec, "backend": backend})
+    actual = getattr(model, "backend", "numpy")
+    if actual != backend:
+        raise BackendMissing(f"the model runs on {actual}: {getattr(model, 'backend_notice', None) or 'no reason given'}")
     return model
+
+
+class BackendMissing(Exception):
+    pass
 
 
 # ---- training examples/s ------------------------------------------------------------------------
@@ -70,7 +77,10 @@ def train_rate(spec, dataset, batch, steps, repeats, mnist_path="/data/mnist.bin
     if backend == "webgpu" and webgpu_unavailable():
         return {"na": webgpu_unavailable()}
     x, y = examples(dataset, steps * batch, mnist_path)
-    model = _model(spec, backend)
+    try:
+        model = _model(spec, backend)
+    except BackendMissing as e:
+        return {"na": str(e)}
     step_time = None
     for i in range(warmup):  # first-call costs: allocations, kernel compilation
         j = i % steps
@@ -94,7 +104,10 @@ async def train_for_memory(spec, dataset, batch, steps, mnist_path="/data/mnist.
     if backend == "webgpu" and webgpu_unavailable():
         return {"na": webgpu_unavailable()}
     x, y = examples(dataset, steps * batch, mnist_path)
-    model = _model(spec, backend)
+    try:
+        model = _model(spec, backend)
+    except BackendMissing as e:
+        return {"na": str(e)}
     for i in range(steps):
         model.train_step(x[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch])
         await asyncio.sleep(0)
