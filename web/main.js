@@ -81,6 +81,18 @@ nnplay.probeWebGPU().then(
   },
 );
 
+// The backend a model actually trains on, and any fallback notice (events from pyengine).
+nnplay.on("backend", ({ backend, notice }) => {
+  let line = $("#backend-active");
+  if (!line) {
+    line = document.createElement("p");
+    line.id = "backend-active";
+    $("#backend-status").after(line);
+  }
+  line.dataset.backend = backend;
+  line.textContent = `Training runs on ${backend === "webgpu" ? "WebGPU" : "NumPy"}.` + (notice ? ` ${notice}` : "");
+});
+
 // --- Python console --------------------------------------------------------------------------
 const output = $("#console-output");
 

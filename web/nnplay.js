@@ -66,6 +66,10 @@ export class RpcClient {
 export function createNnplay(workerURL = new URL("./worker.js", import.meta.url)) {
   const client = new RpcClient(new Worker(workerURL, { type: "module", name: "nnplay-python" }));
   const ready = client.call("ready");
+  // The compute backend that actually runs: "webgpu" | "numpy" (null before any model exists).
+  // Python streams {event: "backend", backend, requested, notice} whenever a model picks one.
+  const backendState = { backend: null, notice: null, requested: "auto" };
+  client.on("backend", ({ backend, notice, requested }) => Object.assign(backendState, { backend, notice, requested }));
   ready.catch(() => {}); // failures are reported through the "error" event; avoid an unhandled rejection
   return {
     /** The nnplay (= pyengine) version of this build. */
@@ -80,6 +84,13 @@ export function createNnplay(workerURL = new URL("./worker.js", import.meta.url)
     probeWebGPU: () => client.call("probeWebGPU"),
     /** Any worker method, including those pyengine registers in Python. */
     call: (method, params, transfer) => client.call(method, params, transfer),
+    /** The active compute backend of the current model ("webgpu" | "numpy"), or null before one exists. */
+    get backend() { return backendState.backend; },
+    /** Why the model is not on the backend it asked for (a fallback notice), or null. */
+    get backendNotice() { return backendState.notice; },
+    /** Switch every model in the worker to "auto" | "webgpu" | "numpy" between steps (weights kept);
+     *  resolves to {backend, notice, requested}. */
+    setBackend: async (name) => Object.assign(backendState, await client.call("setBackend", { name })),
     /** Subscribe to worker events. */
     on: (event, handler) => client.on(event, handler),
     ...playgroundApi(client),

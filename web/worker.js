@@ -97,6 +97,7 @@ async function boot() {
     rpc = pyodide.pyimport("pyengine.rpc");
     pyodide.pyimport("pyengine.playground"); // registers the playground's playground.* methods
     rpc.set_emitter((json) => post(JSON.parse(json)));
+    pyodide.pyimport("pyengine.backends.webgpu.switch"); // registers setBackend / backendStatus
     const version = pyodide.runPython("import pyengine; pyengine.__version__");
     if (version !== BUILD.version) {
       throw new Error(`pyengine ${version} was installed, but this build is ${BUILD.version}`);

@@ -114,3 +114,22 @@ m = pyengine.build(pyengine.presets.convnetjs_mnist())
 """)
     assert backend == "numpy"
     assert "WebGPU is not available" in notice and "NumPy" in notice
+
+
+def test_window_nnplay_shows_the_active_backend_and_setbackend_switches_models(webgpu_booted):
+    result = webgpu_booted.page.evaluate("""async () => {
+        await nnplay.runPython("import pyengine, pyengine.presets\\nui_model = pyengine.build(pyengine.presets.convnetjs_mnist())");
+        const first = nnplay.backend;
+        await nnplay.setBackend("numpy");
+        return {first, type: typeof nnplay.setBackend, line: document.querySelector("#backend-active")?.textContent};
+    }""")
+    assert result["first"] in ("webgpu", "numpy") and result["type"] == "function"
+    assert "Training runs on" in result["line"]
+    # the RPC method behind nnplay.setBackend switches every live model, weights kept
+    assert webgpu_booted.run("""
+from pyengine.backends.webgpu import switch
+before = ui_model.state_dict()["conv1.weight"].copy()
+[switch.set_backend_everywhere("numpy")["backend"], ui_model.backend,
+ switch.set_backend_everywhere("auto")["backend"] and ui_model.backend,
+ bool((ui_model.state_dict()["conv1.weight"] == before).all())]
+""") == ["numpy", "numpy", "webgpu", True]

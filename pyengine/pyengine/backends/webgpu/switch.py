@@ -8,19 +8,44 @@
   - "webgpu": the same, but NumPy always comes with a notice. Never raises for lack of a GPU.
 Switching copies weights and optimizer state across (GpuTrainer.pull / construction uploads).
 """
+import weakref
+
 import numpy as np
 
+from ... import rpc
 from .device import GPUError, get_device
 from .plan import SYNC_EVERY, GpuTrainer, unsupported
 
 BACKENDS = ("auto", "webgpu", "numpy")
+_models = weakref.WeakSet()  # every live Model, so the page can switch them all (setBackend)
+_last = {"backend": None, "notice": None, "requested": "auto"}
 
 
 def _notify(model, message):
+    """Record what runs; stream {event: "backend", backend, requested, notice} and, for fallbacks,
+    {event: "notice", message, backend} to the page."""
     model.backend_notice = message
+    _last.update(backend=model.backend, notice=message, requested=model.requested_backend)
+    rpc.emit("backend", **_last)
     if message:
-        from ... import rpc
         rpc.emit("notice", message=message, backend=model.backend)
+
+
+@rpc.method("setBackend")
+def set_backend_everywhere(name):
+    """RPC: switch every live model (between steps; weights kept) and remember `name` as requested."""
+    _last["requested"] = name
+    status = dict(_last)
+    for model in list(_models):
+        set_backend(model, name)
+        status = {"backend": model.backend, "notice": model.backend_notice, "requested": name}
+    return status
+
+
+@rpc.method("backendStatus")
+def backend_status():
+    """RPC: {backend, notice, requested} of the latest model (backend null before any model exists)."""
+    return dict(_last)
 
 
 def _drop_gpu(model):
@@ -36,6 +61,7 @@ def set_backend(model, name):
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     model.requested_backend = name
+    _models.add(model)
     if name == "numpy":
         sync(model)
         _drop_gpu(model)
