@@ -86,7 +86,7 @@ function drawBenchChart(result) {
       g.font = "11px sans-serif";
       const label = p.label ? p.label(c) : c;
       g.textAlign = "center";
-      label.split(/(?<=\)) | \(/).slice(0, 2).forEach((line, li) => g.fillText(line, left + (ci + 0.5) * groupW, bottom + 15 + 13 * li));
+      label.replace(/\)$/, "").split(" (").slice(0, 2).forEach((line, li) => g.fillText(line, left + (ci + 0.5) * groupW, bottom + 15 + 13 * li));
       g.textAlign = "left";
     });
     g.strokeStyle = "#888";
@@ -107,9 +107,17 @@ function drawBenchChart(result) {
     g.fillStyle = "#111";
     g.fillText(name, lx + 28, ly + 30 + i * 26);
   });
-  (m.notes ?? []).forEach((note, i) => {
-    g.fillStyle = "#444";
-    g.font = "12px sans-serif";
-    g.fillText(note, lx, ly + 200 + i * 18);
-  });
+  // notes, word-wrapped to the slot
+  g.fillStyle = "#444";
+  g.font = "12px sans-serif";
+  let ny = ly + 200;
+  for (const note of m.notes ?? []) {
+    let line = "";
+    for (const word of note.split(" ")) {
+      if (g.measureText(line + word).width > pw - 60) { g.fillText(line, lx, ny); ny += 16; line = ""; }
+      line += word + " ";
+    }
+    g.fillText(line, lx, ny);
+    ny += 20;
+  }
 }
