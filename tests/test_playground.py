@@ -10,9 +10,15 @@ from pyengine import codegen, playground, rpc, spec as spec_mod
 from pyengine.presets import playground_presets
 
 
+def arun(coro):
+    """asyncio.run on a thread of its own: Playwright's sync API may own this thread's loop."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def call(method, **params):
-    reply = json.loads(asyncio.run(rpc.dispatch(method, json.dumps(params))))
-    return reply
+    return json.loads(arun(rpc.dispatch(method, json.dumps(params))))
 
 
 def ok(method, **params):
@@ -80,7 +86,7 @@ def test_pause_stops_a_running_train_call():
         json.loads(await rpc.dispatch("playground.pause"))
         return json.loads(await task)["result"]
 
-    result = asyncio.run(run())
+    result = arun(run())
     assert result["stopped"] == "paused" and result["steps"] > 0
 
 
@@ -156,7 +162,7 @@ def test_every_preset_exports_to_python_pytorch_and_keras(name):
 
 
 def test_adopt_takes_a_model_built_in_the_python_view():
-    asyncio.run(rpc.run_python("import pyengine\nmodel = pyengine.build(" + repr(MLP) + ")"))
+    arun(rpc.run_python("import pyengine\nmodel = pyengine.build(" + repr(MLP) + ")"))
     assert ok("playground.adopt")["spec"] == MLP
     rpc.USER_NAMESPACE.pop("model")
     assert call("playground.adopt")["error"]["kind"] == "NoModel"
