@@ -57,9 +57,14 @@ function check() {
   if (device === null) throw new Error("WebGPU is not initialised (call init first)");
 }
 
-/** Request an adapter and a device (once); resolves to the adapter's description. */
-export async function init() {
-  if (device !== null && lostReason === null) return adapterInfo;
+/** Request an adapter and a device (once); resolves to the adapter's description.
+ * Concurrent callers (two Python calls both waiting in run_sync) share one request: a second
+ * requestDevice would replace `device` under the first caller and clear the object table. */
+export function init() {
+  return serial(() => (device !== null && lostReason === null ? adapterInfo : initNow()));
+}
+
+async function initNow() {
   if (!("gpu" in navigator)) throw new Error("this browser does not expose WebGPU");
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error("no WebGPU adapter");
@@ -107,10 +112,11 @@ async function createBufferNow(bytes, uniform) {
   const usage = uniform
     ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST
     : GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  device.pushErrorScope("out-of-memory");
-  device.pushErrorScope("validation");
-  const buffer = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage });
-  const [validation, oom] = [await device.popErrorScope(), await device.popErrorScope()];
+  const dev = device; // scopes are popped from the device they were pushed on
+  dev.pushErrorScope("out-of-memory");
+  dev.pushErrorScope("validation");
+  const buffer = dev.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage });
+  const [validation, oom] = [await dev.popErrorScope(), await dev.popErrorScope()];
   if (oom) throw new Error(`WebGPU out of memory allocating ${bytes} bytes: ${oom.message}`);
   if (validation) throw new Error(`WebGPU buffer of ${bytes} bytes refused: ${validation.message}`);
   return store(buffer);
@@ -137,14 +143,15 @@ export async function pipeline(key, code, constantsJson = "{}") {
   check();
   const cacheKey = key + "|" + constantsJson;
   if (pipelineCache.has(cacheKey)) return pipelineCache.get(cacheKey);
-  const module = device.createShaderModule({ code, label: key });
+  const dev = device;
+  const module = dev.createShaderModule({ code, label: key });
   const info = await module.getCompilationInfo();
   const errors = info.messages.filter((m) => m.type === "error");
   if (errors.length) {
     throw new Error(`WGSL ${key} does not compile: ` + errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; "));
   }
   const constants = JSON.parse(constantsJson);
-  const created = await device.createComputePipelineAsync({
+  const created = await dev.createComputePipelineAsync({
     layout: "auto", label: key, compute: { module, entryPoint: "main", constants },
   });
   const id = store(created);
@@ -176,9 +183,10 @@ export function run(programId, readId = -1, readBytes = 0) {
 async function runNow(programId, readId, readBytes) {
   check();
   const { ops } = objects.get(programId);
-  device.pushErrorScope("out-of-memory");
-  device.pushErrorScope("validation");
-  const encoder = device.createCommandEncoder();
+  const dev = device;
+  dev.pushErrorScope("out-of-memory");
+  dev.pushErrorScope("validation");
+  const encoder = dev.createCommandEncoder();
   let pass = null;
   for (const op of ops) {
     if (op.copy) {
@@ -197,18 +205,18 @@ async function runNow(programId, readId, readBytes) {
     const size = Math.ceil(readBytes / 4) * 4;
     target = staging.get(size);
     if (!target) {
-      target = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      target = dev.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       staging.set(size, target);
     }
     encoder.copyBufferToBuffer(objects.get(readId), 0, target, 0, size);
   }
-  device.queue.submit([encoder.finish()]);
-  const validation = await device.popErrorScope();
-  const oom = await device.popErrorScope();
+  dev.queue.submit([encoder.finish()]);
+  const validation = await dev.popErrorScope();
+  const oom = await dev.popErrorScope();
   if (oom) throw new Error(`WebGPU out of memory: ${oom.message}`);
   if (validation) throw new Error(`WebGPU validation error: ${validation.message}`);
   if (!target) {
-    await device.queue.onSubmittedWorkDone();
+    await dev.queue.onSubmittedWorkDone();
     check();
     return null;
   }

@@ -69,6 +69,27 @@ oa, ob = ref.optimizer.state_dict(), m.optimizer.state_dict()
     assert result["weights"] < 2e-3 and result["opt"] < 2e-3, result
 
 
+def test_concurrent_worker_calls_that_wait_for_a_new_device_share_it(webgpu_booted):
+    """Two Python calls suspended in run_sync while the device is being (re)created must get one
+    device. (The page's own UI boots its model while tests run: a second requestDevice used to
+    replace the device under the first call, clearing its buffers or popping its error scopes.)"""
+    result = webgpu_booted.page.evaluate("""async () => {
+        await nnplay.runPython("from pyengine.backends.webgpu import device\\ndevice.get_device().lose()");
+        const code = `
+def train_small():
+    import numpy as np, pyengine
+    m = pyengine.build({"input": [8], "layers": [{"type": "dense", "units": 4}],
+                        "loss": "softmax_cross_entropy", "optimizer": {"type": "adam"}})
+    xb, yb = np.ones((5, 8), np.float32), np.arange(5) % 4
+    for _ in range(3):
+        m.train_step(xb, yb)
+    return [m.backend, m.backend_notice, m.step_count]
+train_small()`;
+        return Promise.all([nnplay.runPython(code), nnplay.runPython(code)]);
+    }""")
+    assert result == [["webgpu", None, 3], ["webgpu", None, 3]]
+
+
 def test_a_lost_device_falls_back_to_numpy_with_a_notice_and_keeps_the_weights(webgpu_booted):
     result = webgpu_booted.run(SETUP + """
 from pyengine.backends.webgpu import plan
