@@ -47,7 +47,14 @@ export class RpcClient {
 
   receive(message) {
     if (message.event !== undefined) {
-      for (const handler of this.listeners.get(message.event) ?? []) handler(message);
+      // One listener's bug must not starve the others (or the page): each runs on its own.
+      for (const handler of this.listeners.get(message.event) ?? []) {
+        try {
+          handler(message);
+        } catch (err) {
+          console.error(`nnplay: a "${message.event}" listener failed:`, err);
+        }
+      }
       return;
     }
     const waiter = this.pending.get(message.id);

@@ -220,7 +220,8 @@ class App {
   }
 
   onProgress(e) {
-    if (e.stage !== "train") return;
+    // Only the playground's own training reports counters; user code may emit "progress" too.
+    if (e.stage !== "train" || e.examples === undefined) return;
     $("#epoch-count").textContent = String(e.epoch);
     $("#example-count").textContent = e.examples.toLocaleString("en");
     $("#rate").textContent = e.examples_per_s ? Math.round(e.examples_per_s).toLocaleString("en") : "–";
