@@ -100,7 +100,9 @@ async function initNow() {
 
 /** Test hook: lose the device as a driver crash would (device.destroy() resolves device.lost). */
 export function loseDevice() {
-  if (device) device.destroy();
+  if (!device) return;
+  lostReason = "destroyed by loseDevice()"; // at once: device.lost only resolves a task later
+  device.destroy();
 }
 
 export function createBuffer(bytes, uniform = false) {
