@@ -12,8 +12,26 @@ import numpy as np
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "leaky_relu": 2, "elu": 3, "gelu": 4, "sigmoid": 5, "tanh": 6}
 OPTIMIZER_CODES = {"sgd": 0, "momentum": 1, "nesterov": 2, "adagrad": 3, "rmsprop": 4, "adadelta": 5,
                    "adam": 6, "adamw": 7}
-TILE = 64  # gemm_core.wgsl's TILE_M = TILE_N
 MAX_GROUPS = 65535
+THREAD_DIMS = (2, 4, 8, 16)  # gemm_core.wgsl's TX / TY choices: tiles of 8 .. 64 rows or columns
+TARGET_GROUPS = 64  # split K until a GEMM has about this many workgroups ...
+MIN_SPLIT_K = 256  # ... as long as each split still sums at least this much of K
+MAX_SPLITS = 64
+MAX_PARTIAL = 1 << 24  # floats of split-K scratch per GEMM
+
+
+def gemm_shape(m, n, k, batch=1):
+    """(TX, TY, SPLITS) for gemm_core.wgsl: the smallest tile (4 TY x 4 TX) that covers the output
+    up to 64 x 64, so narrow outputs (8-16 channels) do not compute columns they throw away, then
+    split-K when the output alone gives too few workgroups to keep the device busy."""
+    tx = next((t for t in THREAD_DIMS if 4 * t >= n), THREAD_DIMS[-1])
+    ty = next((t for t in THREAD_DIMS if 4 * t >= m), THREAD_DIMS[-1])
+    groups = math.ceil(m / (4 * ty)) * math.ceil(n / (4 * tx)) * batch
+    splits = 1
+    while (splits * 2 <= MAX_SPLITS and groups * splits * 2 <= TARGET_GROUPS and k // (splits * 2) >= MIN_SPLIT_K
+           and splits * 2 * batch * m * n <= MAX_PARTIAL):
+        splits *= 2
+    return tx, ty, splits
 
 
 def pack(*fields):
@@ -38,7 +56,7 @@ def activation_constants(act, alpha=None):
 
 
 class Kernels:
-    """Records kernel dispatches on one device; owns the small uniform buffers it creates."""
+    """Records kernel dispatches on one device; owns the buffers it creates (uniforms, split-K scratch)."""
 
     def __init__(self, device):
         self.dev = device
@@ -60,17 +78,33 @@ class Kernels:
         self.dev.destroy(self.dummy)
         self.dev.destroy(self.dummy2)
 
-    # ---- GEMM family ---------------------------------------------------------------------
+    # ---- GEMM family: each returns a list of ops (the GEMM, and the split-K reduction if split) ----
+    def _gemm(self, name, bindings, m, n, k, batch=1, bias=None, act=None, alpha=None, shape=None):
+        """Dispatch gemm_core kernel `name` with bindings [a, b, bias slot, out, params] over a
+        (batch, m, n) output; the epilogue (bias, activation) runs in the kernel or, split, in the reduction."""
+        tx, ty, splits = shape or gemm_shape(m, n, k, batch)
+        groups = (math.ceil(n / (4 * tx)), math.ceil(m / (4 * ty)), batch * splits)
+        if splits == 1:
+            pipe = self.dev.pipeline(name, TX=tx, TY=ty, **activation_constants(act, alpha))
+            return [("dispatch", pipe, [*bindings, self.dummy2], *groups)]
+        total = batch * m * n
+        partial = self.dev.create_buffer(splits * total * 4)
+        self.uniforms.append(partial)
+        pipe = self.dev.pipeline(name, TX=tx, TY=ty, SPLITS=splits, **activation_constants(None))
+        reduce = self.dev.pipeline("splitk_reduce", **activation_constants(act, alpha))
+        params = self.uniform(total, n, splits, int(bias is not None))
+        out = bindings[3]
+        return [("dispatch", pipe, [*bindings, partial], *groups),
+                ("dispatch", reduce, [partial, self.dummy if bias is None else bias, out, params], *flat_groups(total))]
+
     def matmul_op(self, a, b, c, m, n, k, batch=1, trans_a=False, trans_b=False, bias=None,
-                  act=None, alpha=None, broadcast_a=False, broadcast_b=False):
+                  act=None, alpha=None, broadcast_a=False, broadcast_b=False, shape=None):
         """c (batch, m, n) = act(op(a) . op(b) + bias); vec4 loads when neither is transposed and k, n % 4 == 0."""
         vec4 = not trans_a and not trans_b and k % 4 == 0 and n % 4 == 0
-        name = "matmul_vec4" if vec4 else "matmul"
-        pipe = self.dev.pipeline(name, **activation_constants(act, alpha))
         params = self.uniform(m, n, k, int(trans_a), int(trans_b), 0 if broadcast_a else m * k,
                               0 if broadcast_b else k * n, int(bias is not None))
-        return ("dispatch", pipe, [a, b, self.dummy if bias is None else bias, c, params],
-                math.ceil(n / TILE), math.ceil(m / TILE), batch)
+        bindings = [a, b, self.dummy if bias is None else bias, c, params]
+        return self._gemm("matmul_vec4" if vec4 else "matmul", bindings, m, n, k, batch, bias, act, alpha, shape)
 
     def _conv_params(self, x_shape, w_shape, out_hw, strides, pads, dilation, has_bias=False):
         n, h, w, c = x_shape
@@ -79,25 +113,25 @@ class Kernels:
         return self.uniform(n, h, w, c, out_hw[0], out_hw[1], f, kh, kw, strides[0], strides[1], pt, pl,
                             dilation[0], dilation[1], int(has_bias))
 
-    def conv2d_op(self, x, w, bias, y, x_shape, w_shape, out_hw, strides, pads, dilation, act=None, alpha=None):
-        """y (N, OH, OW, F) = act(conv(x, w) + bias) as implicit GEMM."""
-        pipe = self.dev.pipeline("conv2d", **activation_constants(act, alpha))
+    def conv2d_op(self, x, w, bias, y, x_shape, w_shape, out_hw, strides, pads, dilation, act=None, alpha=None,
+                  shape=None):
+        """y (N, OH, OW, F) = act(conv(x, w) + bias) as implicit GEMM: (N*OH*OW, KH*KW*C) . (KH*KW*C, F)."""
         params = self._conv_params(x_shape, w_shape, out_hw, strides, pads, dilation, bias is not None)
-        m = x_shape[0] * out_hw[0] * out_hw[1]
-        return ("dispatch", pipe, [x, w, self.dummy if bias is None else bias, y, params],
-                math.ceil(w_shape[3] / TILE), math.ceil(m / TILE), 1)
+        m, n, k = x_shape[0] * out_hw[0] * out_hw[1], w_shape[3], w_shape[0] * w_shape[1] * w_shape[2]
+        bindings = [x, w, self.dummy if bias is None else bias, y, params]
+        return self._gemm("conv2d", bindings, m, n, k, 1, bias, act, alpha, shape)
 
-    def conv2d_grad_input_op(self, dy, w, dx, x_shape, w_shape, out_hw, strides, pads, dilation):
-        pipe = self.dev.pipeline("conv2d_grad_input")
+    def conv2d_grad_input_op(self, dy, w, dx, x_shape, w_shape, out_hw, strides, pads, dilation, shape=None):
+        """dx (N*H*W, C) = dy patches (N*H*W, KH*KW*F) . w^T (KH*KW*F, C)."""
         params = self._conv_params(x_shape, w_shape, out_hw, strides, pads, dilation)
-        m = x_shape[0] * x_shape[1] * x_shape[2]
-        return ("dispatch", pipe, [dy, w, None, dx, params], math.ceil(x_shape[3] / TILE), math.ceil(m / TILE), 1)
+        m, n, k = x_shape[0] * x_shape[1] * x_shape[2], x_shape[3], w_shape[0] * w_shape[1] * w_shape[3]
+        return self._gemm("conv2d_grad_input", [dy, w, None, dx, params], m, n, k, shape=shape)
 
-    def conv2d_grad_weight_op(self, x, dy, dw, x_shape, w_shape, out_hw, strides, pads, dilation):
-        pipe = self.dev.pipeline("conv2d_grad_weight")
+    def conv2d_grad_weight_op(self, x, dy, dw, x_shape, w_shape, out_hw, strides, pads, dilation, shape=None):
+        """dw (KH*KW*C, F) = patches^T (KH*KW*C, N*OH*OW) . dy (N*OH*OW, F): the long-K GEMM split-K is for."""
         params = self._conv_params(x_shape, w_shape, out_hw, strides, pads, dilation)
-        m = w_shape[0] * w_shape[1] * w_shape[2]
-        return ("dispatch", pipe, [x, dy, None, dw, params], math.ceil(w_shape[3] / TILE), math.ceil(m / TILE), 1)
+        m, n, k = w_shape[0] * w_shape[1] * w_shape[2], w_shape[3], x_shape[0] * out_hw[0] * out_hw[1]
+        return self._gemm("conv2d_grad_weight", [x, dy, None, dw, params], m, n, k, shape=shape)
 
     # ---- pooling -------------------------------------------------------------------------
     def _pool_params(self, x_shape, out_hw, pool, strides, pads, total):
@@ -200,43 +234,45 @@ class Eager:
         self.k.release()
         self.k = Kernels(self.dev)
 
-    def matmul(self, a, b, trans_a=False, trans_b=False, bias=None, act=None):
-        """a (..., M, K) or (..., K, M) with trans_a; b likewise; one shared batch (or 2-D b)."""
+    def matmul(self, a, b, trans_a=False, trans_b=False, bias=None, act=None, shape=None):
+        """a (..., M, K) or (..., K, M) with trans_a; b likewise; one shared batch (or 2-D b).
+        shape=(TX, TY, SPLITS) forces gemm_core's tile shape and split-K (tests); default: gemm_shape()."""
         a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
         m, k = (a.shape[-1], a.shape[-2]) if trans_a else a.shape[-2:]
         n = b.shape[-2] if trans_b else b.shape[-1]
         batch = int(np.prod(a.shape[:-2])) if a.ndim > 2 else (int(np.prod(b.shape[:-2])) if b.ndim > 2 else 1)
         out = self.empty(batch * m * n)
-        op = self.k.matmul_op(self.upload(a), self.upload(b), out, m, n, k, batch, trans_a, trans_b,
-                              None if bias is None else self.upload(bias), act,
-                              broadcast_a=a.ndim == 2 and batch > 1, broadcast_b=b.ndim == 2 and batch > 1)
+        ops = self.k.matmul_op(self.upload(a), self.upload(b), out, m, n, k, batch, trans_a, trans_b,
+                               None if bias is None else self.upload(bias), act,
+                               broadcast_a=a.ndim == 2 and batch > 1, broadcast_b=b.ndim == 2 and batch > 1,
+                               shape=shape)
         lead = a.shape[:-2] if a.ndim > 2 else b.shape[:-2]
-        return self.run([op], out, (*lead, m, n))
+        return self.run(ops, out, (*lead, m, n))
 
     @staticmethod
     def conv_out_hw(x_shape, w_shape, strides, pads, dilation):
         return tuple((x_shape[1 + i] + pads[i][0] + pads[i][1] - (w_shape[i] - 1) * dilation[i] - 1) // strides[i] + 1
                      for i in range(2))
 
-    def conv2d(self, x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1), act=None):
+    def conv2d(self, x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1), act=None, shape=None):
         ohw = self.conv_out_hw(x.shape, w.shape, strides, pads, dilation)
-        shape = (x.shape[0], *ohw, w.shape[3])
-        out = self.empty(np.prod(shape))
-        op = self.k.conv2d_op(self.upload(x), self.upload(w), None if b is None else self.upload(b), out,
-                              x.shape, w.shape, ohw, strides, pads, dilation, act)
-        return self.run([op], out, shape)
+        out_shape = (x.shape[0], *ohw, w.shape[3])
+        out = self.empty(np.prod(out_shape))
+        ops = self.k.conv2d_op(self.upload(x), self.upload(w), None if b is None else self.upload(b), out,
+                               x.shape, w.shape, ohw, strides, pads, dilation, act, shape=shape)
+        return self.run(ops, out, out_shape)
 
-    def conv2d_grad_input(self, dy, w, x_shape, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1)):
+    def conv2d_grad_input(self, dy, w, x_shape, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1), shape=None):
         out = self.empty(np.prod(x_shape))
-        op = self.k.conv2d_grad_input_op(self.upload(dy), self.upload(w), out, x_shape, w.shape, dy.shape[1:3],
-                                         strides, pads, dilation)
-        return self.run([op], out, x_shape)
+        ops = self.k.conv2d_grad_input_op(self.upload(dy), self.upload(w), out, x_shape, w.shape, dy.shape[1:3],
+                                          strides, pads, dilation, shape=shape)
+        return self.run(ops, out, x_shape)
 
-    def conv2d_grad_weight(self, x, dy, w_shape, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1)):
+    def conv2d_grad_weight(self, x, dy, w_shape, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1), shape=None):
         out = self.empty(np.prod(w_shape))
-        op = self.k.conv2d_grad_weight_op(self.upload(x), self.upload(dy), out, x.shape, w_shape, dy.shape[1:3],
-                                          strides, pads, dilation)
-        return self.run([op], out, w_shape)
+        ops = self.k.conv2d_grad_weight_op(self.upload(x), self.upload(dy), out, x.shape, w_shape, dy.shape[1:3],
+                                           strides, pads, dilation, shape=shape)
+        return self.run(ops, out, w_shape)
 
     @staticmethod
     def pool_out_hw(x_shape, pool, strides, pads):

@@ -159,12 +159,12 @@ class GpuTrainer:
             if t == "dense":
                 b, fin = x_shape
                 units = y_shape[1]
-                fwd.append(k.matmul_op(x, weight[1], z, b, units, fin, bias=bias and bias[1],
-                                       act=act if fused else None, alpha=alpha))
+                fwd += k.matmul_op(x, weight[1], z, b, units, fin, bias=bias and bias[1],
+                                   act=act if fused else None, alpha=alpha)
             else:
                 geo = (x_shape, weight[0].data.shape, y_shape[1:3], cfg["strides"], cfg["pads"], cfg["dilation_rate"])
-                fwd.append(k.conv2d_op(x, weight[1], bias and bias[1], z, *geo, act=act if fused else None,
-                                       alpha=alpha))
+                fwd += k.conv2d_op(x, weight[1], bias and bias[1], z, *geo, act=act if fused else None,
+                                   alpha=alpha)
             if not fused:
                 fwd.append(k.activation_op(z, y, n_out, act, alpha))
             dz = dy
@@ -177,13 +177,13 @@ class GpuTrainer:
                 bwd.append(k.colsum_op(dz, bias[2], rows, cols))
             if t == "dense":
                 b, fin = x_shape
-                bwd.append(k.matmul_op(x, dz, weight[2], fin, cols, b, trans_a=True))
+                bwd += k.matmul_op(x, dz, weight[2], fin, cols, b, trans_a=True)
                 if dx is not None:
-                    bwd.append(k.matmul_op(dz, weight[1], dx, b, fin, cols, trans_b=True))
+                    bwd += k.matmul_op(dz, weight[1], dx, b, fin, cols, trans_b=True)
             else:
-                bwd.append(k.conv2d_grad_weight_op(x, dz, weight[2], *geo))
+                bwd += k.conv2d_grad_weight_op(x, dz, weight[2], *geo)
                 if dx is not None:
-                    bwd.append(k.conv2d_grad_input_op(dz, weight[1], dx, *geo))
+                    bwd += k.conv2d_grad_input_op(dz, weight[1], dx, *geo)
             return fwd, bwd, dx
         if t in ("maxpool2d", "avgpool2d", "globalavgpool2d"):
             if t == "globalavgpool2d":

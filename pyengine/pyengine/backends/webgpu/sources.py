@@ -14,6 +14,7 @@ KERNELS = {
     "conv2d": ("common.wgsl", "conv_params.wgsl", "conv2d.wgsl", "tiles_scalar.wgsl", "gemm_core.wgsl"),
     "conv2d_grad_input": ("conv_params.wgsl", "conv2d_grad_input.wgsl", "tiles_scalar.wgsl", "gemm_core.wgsl"),
     "conv2d_grad_weight": ("conv_params.wgsl", "conv2d_grad_weight.wgsl", "tiles_scalar.wgsl", "gemm_core.wgsl"),
+    "splitk_reduce": ("common.wgsl", "index.wgsl", "splitk_reduce.wgsl"),
     # Pooling (global average pooling is avgpool with the whole image as the window).
     "maxpool": ("index.wgsl", "pool_params.wgsl", "maxpool.wgsl"),
     "maxpool_grad": ("index.wgsl", "pool_params.wgsl", "maxpool_grad.wgsl"),
@@ -29,9 +30,11 @@ KERNELS = {
 }
 
 # Override constants each kernel declares (only these may be passed when creating its pipeline).
+GEMM_SHAPE = ("TX", "TY", "SPLITS")  # gemm_core.wgsl's tile shape and split-K factor
 OVERRIDES = {
-    "matmul": ("ACT", "ALPHA"), "matmul_vec4": ("ACT", "ALPHA"), "conv2d": ("ACT", "ALPHA"),
-    "activation": ("ACT", "ALPHA"), "activation_grad": ("ACT", "ALPHA"),
+    "matmul": ("ACT", "ALPHA", *GEMM_SHAPE), "matmul_vec4": ("ACT", "ALPHA", *GEMM_SHAPE),
+    "conv2d": ("ACT", "ALPHA", *GEMM_SHAPE), "conv2d_grad_input": GEMM_SHAPE, "conv2d_grad_weight": GEMM_SHAPE,
+    "splitk_reduce": ("ACT", "ALPHA"), "activation": ("ACT", "ALPHA"), "activation_grad": ("ACT", "ALPHA"),
     "loss": ("LOSS",), "optimizer": ("OPT",),
 }
 
