@@ -49,9 +49,14 @@ FULL = {
     "train": {"mnist": (20, 25, 3), "cifar": (4, 50, 3)},  # (batch, most steps per repeat, repeats)
     "warmup": 2,
     "target_s": 4.0,  # a slow runner times fewer steps: about this many seconds per repeat (at least 1 step)
-    "matmul": [64, 128, 256, 512],
+    # matmul stops at 1024: on SwiftShader one 2048^3 product takes ~1 min per runner (17 GFLOP at
+    # ~0.3 GFLOP/s), too long for one bench run; scripts/wgsl_run.py times 2048 on a real GPU.
+    "matmul": [64, 128, 256, 512, 1024],
+    # ConvNetJS's MNIST (conv1, conv2) and CIFAR-10 (conv1..3) layers, and issue 4's 32x32x32x16 input, 32 3x3 filters.
     "conv2d": [dict(n=20, h=24, w=24, c=1, f=8, k=5), dict(n=20, h=12, w=12, c=8, f=16, k=5),
-               dict(n=4, h=16, w=16, c=16, f=20, k=5), dict(n=8, h=32, w=32, c=32, f=32, k=3)],
+               dict(n=4, h=32, w=32, c=3, f=16, k=5), dict(n=4, h=16, w=16, c=16, f=20, k=5),
+               dict(n=4, h=8, w=8, c=20, f=20, k=5), dict(n=8, h=32, w=32, c=32, f=32, k=3),
+               dict(n=32, h=32, w=32, c=16, f=32, k=3)],
     "min_time": 0.25,
     "startup_runs": 3,
     "memory_steps": 30,
