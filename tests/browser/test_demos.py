@@ -1,0 +1,60 @@
+"""Every demo page (web/demos/) in the shared browser: boot it, play it briefly, check that it learns
+from the values the page exposes (window.demoState.view), and keep a screenshot in test-artifacts/.
+
+Each page boots its own worker (about 4-8 s on a loaded 2-core machine), then trains for a few
+seconds; the checks are loose enough for a slow machine but fail if nothing is learned."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def context(browser):
+    ctx = browser.new_context(viewport={"width": 1100, "height": 900})
+    yield ctx
+    ctx.close()
+
+
+def open_demo(context, server, name):
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.goto(f"{server.url}demos/{name}.html")
+    page.wait_for_selector("body[data-ready]", timeout=120_000)
+    return page, errors
+
+
+def view(page):
+    return page.evaluate("() => window.demoState.view")
+
+
+def play_for(page, seconds):
+    """Press Play, wait, press Pause; returns the final view once the run has ended."""
+    page.click("#play")
+    page.wait_for_timeout(seconds * 1000)
+    page.click("#pause")
+    page.wait_for_selector("body[data-state=paused]", timeout=60_000)
+    return view(page)
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"demo-{name}.png"), full_page=True)
+
+
+def test_optimizer_race_every_optimizer_lowers_the_loss_and_adam_beats_sgd(context, server):
+    page, errors = open_demo(context, server, "race")
+    first = view(page)
+    assert first["steps"] == 0
+    v = play_for(page, 8)
+    shot(page, "race")
+    assert v["steps"] > 100, v["steps"]
+    losses = v["loss"]
+    assert sum(losses.values()) / len(losses) < 0.66, losses  # ln 2 = 0.693: chance on two classes
+    assert losses["adam"] < 0.5 and losses["adam"] < losses["sgd"], losses
+    assert page.locator("#table tr").count() == 8
+    assert not errors, errors
+    page.close()
