@@ -49,3 +49,25 @@ def test_demo_methods_refuse_to_run_before_setup_and_report_bad_options():
     demos.ACTIVE.pop("race", None)
     assert "is not set up" in error("demo.race.run")
     assert "must be a number" in error("demo.race.setup", options={"points": "many"})
+
+
+def test_clicks_classifier_learns_the_added_points_and_refuses_bad_ones():
+    call("demo.clicks.setup", options={"mode": "classify"})
+    for x, y in [(-3, 3), (-3.5, 4), (-4, 3.5)]:  # orange points in the blue corner
+        call("demo.clicks.addPoint", x=x, y=y, label=1)
+    v = call("demo.clicks.run", maxSteps=400)
+    assert len(v["points"]["x"]) == 23 and v["accuracy"] == 1.0
+    assert len(__import__("base64").b64decode(v["heatmap"])) == v["resolution"] ** 2
+    assert "numeric" in error("demo.clicks.addPoint", x="a", y=1)
+    assert "within" in error("demo.clicks.addPoint", x=100, y=1)
+    assert "label must be 0 or 1" in error("demo.clicks.addPoint", x=1, y=1, label=7)
+    assert "mode must be" in error("demo.clicks.setup", options={"mode": "cluster"})
+
+
+def test_clicks_regression_fits_the_curve_through_the_points():
+    first = call("demo.clicks.setup", options={"mode": "regress"})
+    call("demo.clicks.addPoint", x=0, y=4)
+    v = call("demo.clicks.run", maxSteps=2000)
+    assert v["loss"] < 0.5 * first["loss"]
+    call("demo.clicks.clear")
+    assert call("demo.clicks.run", maxSteps=10)["steps"] == 2000  # no points: the run ends at once

@@ -58,3 +58,35 @@ def test_optimizer_race_every_optimizer_lowers_the_loss_and_adam_beats_sgd(conte
     assert page.locator("#table tr").count() == 8
     assert not errors, errors
     page.close()
+
+
+def click_plane(page, x, y, extent=6.0):
+    """Click the plane at data coordinates (x, y)."""
+    box = page.locator("#plane").bounding_box()
+    page.mouse.click(box["x"] + (x + extent) / (2 * extent) * box["width"],
+                     box["y"] + (extent - y) / (2 * extent) * box["height"])
+
+
+def test_clicks_added_points_are_learned_in_2d_and_in_1d(context, server):
+    page, errors = open_demo(context, server, "clicks")
+    start = view(page)["points"]["x"]
+    page.select_option("#colour", "1")
+    for x, y in [(-3, 3), (-3.5, 4), (-4, 3.5)]:  # orange points in blue's corner
+        click_plane(page, x, y)
+    page.wait_for_timeout(300)
+    assert len(view(page)["points"]["x"]) == len(start) + 3
+    v = play_for(page, 4)
+    assert v["accuracy"] >= 0.95, v["accuracy"]
+    shot(page, "clicks-2d")
+    page.select_option("#mode", "regress")
+    page.wait_for_timeout(500)
+    first = view(page)
+    assert first["mode"] == "regress"
+    click_plane(page, 0, 4)
+    page.wait_for_timeout(300)
+    v = play_for(page, 4)
+    assert len(v["points"]["x"]) == len(first["points"]["x"]) + 1
+    assert v["loss"] < 0.5 * first["loss"], (first["loss"], v["loss"])
+    shot(page, "clicks-1d")
+    assert not errors, errors
+    page.close()

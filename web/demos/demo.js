@@ -34,7 +34,7 @@ export function say(text, kind = "error") {
  * @param {() => object} [cfg.options] setup options (read from the page's controls)
  * @param {(view: object) => void} cfg.render draws a view (streamed while running)
  * @param {number} [cfg.stepCount] steps per click of Step
- * @returns {Promise<object>} {nnplay, call(method, params), setup(), state}
+ * @returns {Promise<object>} {nnplay, call(method, params), setup(), state, show(view)}
  */
 export async function startDemo({ name, options = () => ({}), render, stepCount = 1 }) {
   const state = { name, view: null, ready: false, running: false, error: null };
@@ -123,12 +123,12 @@ export async function startDemo({ name, options = () => ({}), render, stepCount 
     await setup();
   } catch (err) {
     report(err);
-    return { nnplay, call, setup, state };
+    return { nnplay, call, setup, state, show };
   }
   setRunning(false);
   state.ready = true;
   document.body.dataset.ready = "true";
-  return { nnplay, call, setup, state };
+  return { nnplay, call, setup, state, show };
 }
 
 /** A uPlot line chart: chart.update(xs, [ys1, ys2, ...]) */
