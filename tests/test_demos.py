@@ -71,3 +71,12 @@ def test_clicks_regression_fits_the_curve_through_the_points():
     assert v["loss"] < 0.5 * first["loss"]
     call("demo.clicks.clear")
     assert call("demo.clicks.run", maxSteps=10)["steps"] == 2000  # no points: the run ends at once
+
+
+def test_mnist_convnet_beats_chance_by_far_after_a_few_hundred_steps(mnist):
+    first = call("demo.mnist.setup", options={"train": 2000, "test": 200})
+    assert first["test_accuracy"] < 0.3
+    v = call("demo.mnist.run", maxSteps=150)
+    assert v["test_accuracy"] > 0.7, v["test_accuracy"]
+    assert len(v["digits"]) == 16 and all(len(d["top"]) == 3 for d in v["digits"])
+    assert len(v["filters"]) == 8 and [l["name"] for l in v["layers"]][0] == "conv1"

@@ -90,3 +90,15 @@ def test_clicks_added_points_are_learned_in_2d_and_in_1d(context, server):
     shot(page, "clicks-1d")
     assert not errors, errors
     page.close()
+
+
+def test_mnist_convnet_learns_in_seconds_and_shows_filters_and_top3_guesses(context, server):
+    page, errors = open_demo(context, server, "mnist")
+    assert view(page)["test_accuracy"] < 0.3
+    v = play_for(page, 10)
+    shot(page, "mnist")
+    assert v["test_accuracy"] > 0.7, (v["steps"], v["test_accuracy"])
+    assert page.locator("#digits .digit").count() == 16
+    assert page.locator("#filters canvas").count() == 8
+    assert not errors, errors
+    page.close()
