@@ -80,3 +80,16 @@ def test_mnist_convnet_beats_chance_by_far_after_a_few_hundred_steps(mnist):
     assert v["test_accuracy"] > 0.7, v["test_accuracy"]
     assert len(v["digits"]) == 16 and all(len(d["top"]) == 3 for d in v["digits"])
     assert len(v["filters"]) == 8 and [l["name"] for l in v["layers"]][0] == "conv1"
+
+
+def test_overfit_lab_plain_net_memorises_and_regularisers_generalise_better(mnist):
+    call("demo.overfit.setup", options={})
+    v = call("demo.overfit.run", maxSteps=40)
+    f = v["final"]
+    assert v["epochs"] == 40 and v["train"] == 200
+    assert f["plain"]["loss"] < 0.05 and f["plain"]["val_loss"] > f["plain"]["loss"] + 0.4  # memorised
+    plain_val = v["history"]["plain"]["val_loss"]
+    assert plain_val[-1] > min(plain_val)  # and its validation loss turned up again
+    assert v["early_stopped_at"] is not None and f["early stopping"]["val_loss"] <= plain_val[-1]
+    assert f["dropout"]["val_loss"] < plain_val[-1]
+    assert all(x["val_accuracy"] > 0.7 for x in f.values())

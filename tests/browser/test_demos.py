@@ -102,3 +102,16 @@ def test_mnist_convnet_learns_in_seconds_and_shows_filters_and_top3_guesses(cont
     assert page.locator("#filters canvas").count() == 8
     assert not errors, errors
     page.close()
+
+
+def test_overfit_lab_shows_the_gap_between_training_and_validation_loss(context, server):
+    page, errors = open_demo(context, server, "overfit")
+    v = play_for(page, 10)
+    shot(page, "overfit")
+    f = v["final"]
+    assert v["epochs"] >= 8, v["epochs"]
+    assert f["plain"]["loss"] < 0.5 * f["plain"]["val_loss"], f["plain"]  # training loss far below validation
+    assert all(x["val_accuracy"] > 0.6 for x in f.values()), f
+    assert page.locator("#table tr").count() == 6
+    assert not errors, errors
+    page.close()

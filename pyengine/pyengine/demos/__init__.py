@@ -29,7 +29,7 @@ from .. import rpc
 
 CHUNK_SECONDS = 0.05  # longest stretch of work between two yields to the worker's event loop
 MNIST_PATH = "/data/mnist.bin"
-DEMO_MODULES = ("race", "clicks", "mnist")
+DEMO_MODULES = ("race", "clicks", "mnist", "overfit")
 
 DEMOS: dict[str, type] = {}  # name -> Demo subclass
 ACTIVE: dict[str, "Demo"] = {}  # name -> the set-up instance
@@ -87,8 +87,10 @@ async def load_mnist_arrays(count, seed=0, size=28, digits=None):
         keep = np.isin(labels, digits)
         images, labels = images[keep], labels[keep]
     order = np.random.default_rng(seed).permutation(len(images))[:count]
-    x, y = data.mnist_arrays(images[order], labels[order], crop=size if size < images.shape[1] else None)
-    if size == 14:  # 2x2 average pooling: 4x fewer inputs for the dense-net demos
+    halve = size == 14  # 2x2 average pooling: 4x fewer inputs for the dense-net demos
+    crop = size if size < images.shape[1] and not halve else None  # else the central size x size
+    x, y = data.mnist_arrays(images[order], labels[order], crop=crop)
+    if halve:
         x = x.reshape(len(x), 14, 2, 14, 2, 1).mean(axis=(2, 4))
     return x, y
 
