@@ -93,3 +93,13 @@ def test_overfit_lab_plain_net_memorises_and_regularisers_generalise_better(mnis
     assert v["early_stopped_at"] is not None and f["early stopping"]["val_loss"] <= plain_val[-1]
     assert f["dropout"]["val_loss"] < plain_val[-1]
     assert all(x["val_accuracy"] > 0.7 for x in f.values())
+
+
+def test_residual_net_trains_where_the_plain_net_of_the_same_depth_is_stuck():
+    call("demo.residual.setup", options={})
+    v = call("demo.residual.run", maxSteps=300)
+    plain, residual = v["grad_norms"]["plain"], v["grad_norms"]["residual"]
+    assert len(plain) == len(residual) == v["depth"] + 2
+    assert plain[0] < 1e-6 * plain[-1]  # vanished on its way to the first layer
+    assert residual[0] > 1e-3 * residual[-1]
+    assert v["accuracy"]["residual"] > 0.9 and v["accuracy"]["plain"] < 0.7, v["accuracy"]

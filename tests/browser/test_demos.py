@@ -115,3 +115,14 @@ def test_overfit_lab_shows_the_gap_between_training_and_validation_loss(context,
     assert page.locator("#table tr").count() == 6
     assert not errors, errors
     page.close()
+
+
+def test_residual_net_learns_while_the_plain_nets_gradients_vanish(context, server):
+    page, errors = open_demo(context, server, "residual")
+    v = play_for(page, 8)
+    shot(page, "residual")
+    assert v["steps"] >= 150, v["steps"]
+    assert v["accuracy"]["residual"] > 0.85 and v["accuracy"]["plain"] < 0.7, v["accuracy"]
+    assert v["grad_norms"]["plain"][0] < 1e-6 * v["grad_norms"]["plain"][-1]
+    assert not errors, errors
+    page.close()

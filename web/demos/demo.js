@@ -137,7 +137,10 @@ export function lineChart(box, { title, labels, yLabel = "", log = false, range 
     width: 2, spanGaps: true }))];
   const y = { ...(log ? { distr: 3 } : {}), ...(range ? { range } : {}) };
   const plot = new uPlot({ title, width, height, series, legend: { live: false },
-    scales: { x: { time: false }, y }, axes: [{}, { label: yLabel }] }, [[], ...labels.map(() => [])], box);
+    scales: { x: { time: false }, y },
+    // log axes span many decades: write their ticks as 1e-6, 0.01, 1 rather than rounding them to 0
+    axes: [{}, { label: yLabel, ...(log ? { values: (u, ticks) => ticks.map(logTick) } : {}) }] },
+  [[], ...labels.map(() => [])], box);
   return {
     plot,
     update(xs, ys) {
@@ -145,6 +148,8 @@ export function lineChart(box, { title, labels, yLabel = "", log = false, range 
     },
   };
 }
+
+const logTick = (v) => (v == null ? "" : v >= 0.01 && v < 1e4 ? String(+v.toPrecision(2)) : v.toExponential(0));
 
 /** Grey uint8 pixels (base64, h x w) into a canvas; `scale` upsamples with CSS pixels kept crisp. */
 export function drawGrey(canvas, b64, w, h, scale = 1) {
