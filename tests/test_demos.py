@@ -103,3 +103,14 @@ def test_residual_net_trains_where_the_plain_net_of_the_same_depth_is_stuck():
     assert plain[0] < 1e-6 * plain[-1]  # vanished on its way to the first layer
     assert residual[0] > 1e-3 * residual[-1]
     assert v["accuracy"]["residual"] > 0.9 and v["accuracy"]["plain"] < 0.7, v["accuracy"]
+
+
+def test_painting_the_picture_appears_and_bad_uploads_are_refused():
+    first = call("demo.paint.setup", options={})
+    v = call("demo.paint.run", maxSteps=1500)
+    assert v["mse"] < 0.3 * first["mse"] and v["psnr"] > first["psnr"] + 5, (first["mse"], v["mse"])
+    tiny = __import__("base64").b64encode(bytes(range(48))).decode()  # 4x4 RGB
+    assert call("demo.paint.setup", options={"image": tiny, "width": 4, "height": 4})["width"] == 4
+    assert "should have 4x4 RGB pixels" in error("demo.paint.setup", options={"image": tiny[:-4], "width": 4, "height": 4})
+    assert "not valid base64" in error("demo.paint.setup", options={"image": "%%%", "width": 4, "height": 4})
+    assert "width must be between" in error("demo.paint.setup", options={"image": tiny, "width": 500, "height": 4})

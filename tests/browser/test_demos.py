@@ -126,3 +126,19 @@ def test_residual_net_learns_while_the_plain_nets_gradients_vanish(context, serv
     assert v["grad_norms"]["plain"][0] < 1e-6 * v["grad_norms"]["plain"][-1]
     assert not errors, errors
     page.close()
+
+
+def test_painting_the_picture_appears_and_a_bad_upload_gets_a_message(context, server, tmp_path):
+    page, errors = open_demo(context, server, "paint")
+    first = view(page)
+    v = play_for(page, 6)
+    shot(page, "paint")
+    assert v["psnr"] > first["psnr"] + 4, (first["psnr"], v["psnr"])
+    bad = tmp_path / "not-an-image.png"
+    bad.write_text("hello")
+    page.set_input_files("#upload", str(bad))
+    page.wait_for_selector("#message:not([hidden])")
+    assert "not an image" in page.text_content("#message")
+    assert view(page)["width"] == first["width"]  # the picture that worked stays
+    assert not [e for e in errors if "not an image" not in e], errors
+    page.close()

@@ -5,9 +5,9 @@
 // Test hooks: window.demoState = {name, view, ready, running, error}; <body data-ready, data-state>.
 
 import uPlot from "../vendor/uplot/uPlot.esm.js";
-import { createNnplay, base64ToBytes } from "../nnplay.js";
+import { createNnplay, base64ToBytes, bytesToBase64 } from "../nnplay.js";
 
-export { base64ToBytes };
+export { base64ToBytes, bytesToBase64 };
 export const $ = (selector) => document.querySelector(selector);
 export const COLOURS = ["#2f6fed", "#e8590c", "#0ca678", "#ae3ec9", "#f59f00", "#e03131", "#1098ad", "#495057",
   "#74b816", "#5c7cfa"];
