@@ -57,7 +57,8 @@ def play_until(page, condition, timeout):
         raise AssertionError(f"not reached: epoch {page.inner_text('#epoch-count')}, "
                              f"{page.inner_text('#rate')} ex/s, val acc {page.inner_text('#val-accuracy')}")
     finally:
-        page.click("[data-testid=play]")  # pause
+        if "Pause" in page.inner_text("[data-testid=play]"):  # a stopped run must not be restarted
+            page.click("[data-testid=play]")
         wait_until(page, "document.querySelector('#btn-play').textContent.includes('Play')", 90)
 
 
@@ -150,9 +151,7 @@ def test_a_hostile_url_hash_shows_a_message_and_the_default_network(browser, ser
         context.close()
 
 
-@pytest.mark.xfail(run=False, reason="KNOWN FAILURE: the net is built by clicks correctly, but Play trained only "
-                   "2 steps in 240 s on MNIST in this test (view refreshes appear to starve training); not yet diagnosed")
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(240)
 def test_a_lenet_like_net_built_by_clicks_trains_on_mnist_past_90_percent(ui):
     ui.select_option("[data-testid=setting-dataset]", "mnist")
     wait_until(ui, "document.querySelector('[data-testid=data-info]').textContent.startsWith('mnist')", 60)
@@ -173,7 +172,8 @@ def test_a_lenet_like_net_built_by_clicks_trains_on_mnist_past_90_percent(ui):
     wait_until(ui, "nnplay.getSpec().then(s => s.layers.length === 6 && s.input[0] === 28 && s.optimizer.lr === 0.002)")
     assert "→ [10]" in ui.inner_text("[data-testid=layer-5-shape]")
     shot(ui, "lenet-built")
-    play_until(ui, "Number(document.querySelector('#val-accuracy').dataset.value) > 0.9", 240)
+    # Clicking Play blurs the focused learning-rate field, whose "change" (same value) once paused the run.
+    play_until(ui, "Number(document.querySelector('#val-accuracy').dataset.value) > 0.9", 150)
     assert ui.evaluate("nnplay.evaluate()")["accuracy"] > 0.9
     ui.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     shot(ui, "lenet-trained", full=True)

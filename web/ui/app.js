@@ -10,6 +10,8 @@ import { startDrawing } from "./draw.js";
 
 const $ = (s) => document.querySelector(s);
 const VIEW_INTERVAL_MS = 700; // live views refresh at most this often while training
+const LAYER_VIEWS_MS = 5000; // the layer pictures and the confusion matrix at most this often
+const CONFUSION_MS = 3000;
 
 export async function startApp(nnplay) {
   try {
@@ -39,6 +41,20 @@ class App {
     this.refreshData = renderControls($("#data-settings"), "data", this.settings, (k, v) => this.settingChanged(k, v));
     this.refreshTrain = renderControls($("#train-settings"), "train", this.settings, (k, v) => this.settingChanged(k, v));
     for (const [key, p] of Object.entries(catalogue.presets)) $("#preset").append(new Option(p.title, key));
+    // The slower views are computed only while on screen; one scrolled into view is brought up to date.
+    this.onScreen = new Set();
+    const observer = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        if (!e.isIntersecting) this.onScreen.delete(e.target.id);
+        else if (!this.onScreen.has(e.target.id)) {
+          this.onScreen.add(e.target.id);
+          if (e.target.id === "layers-view") this.lastSlow = 0;
+          else this.confusionDue = true;
+          if (!this.training) this.refreshViews();
+        }
+      }
+    });
+    for (const id of ["#layers-view", "#output"]) observer.observe($(id));
     this.wire();
   }
 
@@ -79,16 +95,21 @@ class App {
       this.setTrainable(false);
       return false;
     }
+    this.setTrainable(true);
+    // A control that loses focus fires "change" again with the same value (e.g. clicking Play right
+    // after typing a learning rate): an unchanged spec must not pause training or rebuild the net.
+    if (JSON.stringify(spec) === JSON.stringify(this.goodSpec)) return true;
+    const wasTraining = Boolean(this.training);
     await this.pause();
     try {
       await this.nnplay.setSpec(spec);
       this.goodSpec = spec;
-      this.setTrainable(true);
       this.saveSoon();
-      this.refreshViews();
+      this.refreshViews(true);
+      if (!$("#code").hidden) this.showCode();
+      if (wasTraining) this.play(); // a change made while playing keeps playing
       return true;
     } catch (err) {
-      $("#data-info").textContent = shown; // the previous dataset is still loaded
       this.message(err.message);
       return false;
     }
@@ -120,6 +141,7 @@ class App {
 
   // --- settings and data ----------------------------------------------------------------------
   async settingChanged(key, value) {
+    if (this.settings[key] === value) return; // "change" on blur with the value already applied
     this.settings[key] = value;
     this.refreshData(this.settings);
     this.refreshTrain(this.settings);
@@ -146,7 +168,7 @@ class App {
       $("#draw-wrap").hidden = d.name !== "mnist";
       this.points = d.kind === "2d" || d.kind === "1d" ? await this.nnplay.call("playground.points") : null;
       if (d.kind === "2d" && this.input.join() !== "2") this.message("These 2-D points need a network with input [2].", "info");
-      this.refreshViews();
+      this.refreshViews(true);
       return true;
     } catch (err) {
       $("#data-info").textContent = shown; // the previous dataset is still loaded
@@ -236,7 +258,11 @@ class App {
 
   /** Charts, heatmap, layer pictures, confusion matrix; `all` also redraws the slower ones. */
   async refreshViews(all = false) {
-    if (this.refreshing || !this.goodSpec || !this.data) return;
+    if (!this.goodSpec || !this.data) return;
+    if (this.refreshing) { // one refresh at a time; a request made meanwhile runs right after it
+      this.refreshAgain = this.refreshAgain || (all ? "all" : "some");
+      return;
+    }
     this.refreshing = true;
     try {
       const m = await this.nnplay.getMetrics();
@@ -251,18 +277,23 @@ class App {
         drawNeurons($("#neurons"), heat);
       } else $("#neurons").replaceChildren();
       const now = performance.now();
-      if (all || now - (this.lastSlow ?? 0) > 5000) {
+      if (all || (this.onScreen.has("layers-view") && now - (this.lastSlow ?? 0) > LAYER_VIEWS_MS)) {
         this.lastSlow = now;
         drawLayerViews($("#activations"), await this.nnplay.call("playground.layerViews", {}));
       }
-      if ((all || this.confusionDue) && this.data.classes.length) {
+      const confusionOk = this.onScreen.has("output") && now - (this.lastConfusion ?? 0) > CONFUSION_MS;
+      if ((all || (this.confusionDue && confusionOk)) && this.data.classes.length) {
         this.confusionDue = false;
+        this.lastConfusion = now;
         drawConfusion($("#confusion"), await this.nnplay.call("playground.confusion", { limit: 500 }));
       }
     } catch (err) {
       if (!/no network|no dataset|needs|input/.test(err.message)) this.message(err.message);
     } finally {
       this.refreshing = false;
+      const again = this.refreshAgain;
+      this.refreshAgain = null;
+      if (again) this.refreshViews(again === "all");
     }
   }
 
