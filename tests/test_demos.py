@@ -114,3 +114,11 @@ def test_painting_the_picture_appears_and_bad_uploads_are_refused():
     assert "should have 4x4 RGB pixels" in error("demo.paint.setup", options={"image": tiny[:-4], "width": 4, "height": 4})
     assert "not valid base64" in error("demo.paint.setup", options={"image": "%%%", "width": 4, "height": 4})
     assert "width must be between" in error("demo.paint.setup", options={"image": tiny, "width": 500, "height": 4})
+
+
+def test_autoencoder_rebuilds_digits_and_its_2d_code_groups_them_without_labels(mnist):
+    first = call("demo.autoencoder.setup", options={"train": 2000, "test": 300})
+    v = call("demo.autoencoder.run", maxSteps=300)
+    assert v["test_loss"] < 0.3 * first["test_loss"]
+    assert v["knn_accuracy"] > 0.3, v["knn_accuracy"]  # chance: 0.1
+    assert len(v["codes"]) == 300 and len(v["codes"][0]) == 2

@@ -23,7 +23,8 @@ def open_demo(context, server, name):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     page.goto(f"{server.url}demos/{name}.html")
-    page.wait_for_selector("body[data-ready]", timeout=120_000)
+    page.wait_for_selector("body[data-ready], #message:not([hidden])", timeout=120_000)
+    assert page.get_attribute("body", "data-ready") == "true", page.text_content("#message")
     return page, errors
 
 
@@ -141,4 +142,16 @@ def test_painting_the_picture_appears_and_a_bad_upload_gets_a_message(context, s
     assert "not an image" in page.text_content("#message")
     assert view(page)["width"] == first["width"]  # the picture that worked stays
     assert not [e for e in errors if "not an image" not in e], errors
+    page.close()
+
+
+def test_autoencoder_learns_a_2d_code_that_groups_the_digits(context, server):
+    page, errors = open_demo(context, server, "autoencoder")
+    first = view(page)
+    v = play_for(page, 8)
+    shot(page, "autoencoder")
+    assert v["test_loss"] < 0.4 * first["test_loss"], (first["test_loss"], v["test_loss"])
+    assert v["knn_accuracy"] > 0.3, v["knn_accuracy"]
+    assert page.locator("#examples canvas").count() == 24
+    assert not errors, errors
     page.close()
