@@ -601,7 +601,8 @@ CSP = "; ".join(
         "img-src 'self' data:",
         "base-uri 'none'",
         "form-action 'none'",
-        "frame-ancestors 'none'",
+        "frame-src 'self'",  # <nn-playground> (embed.js) is an iframe of this build
+        "frame-ancestors 'self'",  # ... on pages of this origin only
     ]
 )
 MIME_TYPES = {

@@ -177,3 +177,47 @@ def test_a_lenet_like_net_built_by_clicks_trains_on_mnist_past_90_percent(ui):
     assert ui.evaluate("nnplay.evaluate()")["accuracy"] > 0.9
     ui.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     shot(ui, "lenet-trained", full=True)
+
+    # Draw-a-digit: a stroke on the canvas is classified as it is drawn.
+    ui.locator("[data-testid=draw]").scroll_into_view_if_needed()
+    box = ui.locator("[data-testid=draw]").bounding_box()
+    x = box["x"] + box["width"] / 2
+    ui.mouse.move(x, box["y"] + box["height"] * 0.15)
+    ui.mouse.down()
+    ui.mouse.move(x, box["y"] + box["height"] * 0.85, steps=12)
+    ui.mouse.up()
+    guess = wait_until(ui, "(t => /^[0-9] \\([0-9]+%\\)$/.test(t) && t)(document.querySelector('[data-testid=draw-guess]').textContent)", 20)
+    print(f"a vertical stroke is read as {guess}")
+    shot(ui, "draw-a-digit")
+
+
+def png(pixels):
+    """A greyscale PNG of rows of 0..255 values (no image library needed)."""
+    import struct
+    import zlib
+    h, w = len(pixels), len(pixels[0])
+    chunk = lambda kind, data: (struct.pack(">I", len(data)) + kind + data  # noqa: E731
+                                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    raw = b"".join(b"\0" + bytes(row) for row in pixels)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_images_uploaded_per_class_become_the_dataset_and_a_bad_file_is_refused(ui):
+    bar = lambda k: [[255 if (k == 0 and 10 <= x < 18) or (k == 1 and 10 <= y < 18) else 0  # noqa: E731
+                      for x in range(28)] for y in range(28)]
+    ui.click("#image-upload summary")
+    for k in (0, 1):
+        set_field(ui, f"image-class-{k}-name", ["vertical", "horizontal"][k])
+        ui.set_input_files(f"[data-testid=image-class-{k}-files]", files=[
+            {"name": f"{k}-{j}.png", "mimeType": "image/png", "buffer": png(bar(k))} for j in range(5)])
+        wait_until(ui, f"document.querySelector('[data-testid=image-class-{k}-count]').textContent === '5 images'", 10)
+    ui.set_input_files("[data-testid=image-class-0-files]", files=[
+        {"name": "notes.png", "mimeType": "image/png", "buffer": b"not an image at all"}])
+    wait_until(ui, "document.querySelector('#message').textContent.includes('notes.png')", 10)
+    assert "not an image" in ui.inner_text("#message")
+    assert ui.inner_text("[data-testid=image-class-0-count]") == "5 images"  # the class keeps its images
+    ui.click("[data-testid=image-use]")
+    info = wait_until(ui, "(t => t.startsWith('images') && t)(document.querySelector('[data-testid=data-info]').textContent)", 20)
+    assert "vertical horizontal" in info and "8 training and 2 validation" in info
+    shot(ui, "images-per-class")

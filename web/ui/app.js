@@ -7,27 +7,58 @@ import { Builder } from "./builder.js";
 import { Charts, drawHeatmap, drawNeurons, drawLayerViews, drawConfusion } from "./views.js";
 import { autosave, readHash, shareURL } from "./storage.js";
 import { startDrawing } from "./draw.js";
+import { startImageUpload } from "./images.js";
 
 const $ = (s) => document.querySelector(s);
 const VIEW_INTERVAL_MS = 700; // live views refresh at most this often while training
 const LAYER_VIEWS_MS = 5000; // the layer pictures and the confusion matrix at most this often
 const CONFUSION_MS = 3000;
 
-export async function startApp(nnplay) {
+/**
+ * How the page was opened: `index.html?embed=1&preset=mnist&panels=builder,charts&autoplay=1` is one
+ * embedded widget (web/embed.js puts it in an iframe). An embed shows only the listed panels (all by
+ * default), starts from `preset`, never reads or writes the autosave (widgets on one page, and the
+ * playground itself, would overwrite each other's) and, with `autoplay`, starts training.
+ */
+export function pageOptions(search = location.search) {
+  const q = new URLSearchParams(search);
+  const embed = q.has("embed") && q.get("embed") !== "0";
+  const panels = (q.get("panels") ?? "").split(/[\s,]+/).filter(Boolean);
+  return { embed, preset: q.get("preset"), panels, autoplay: embed && q.has("autoplay") && q.get("autoplay") !== "0" };
+}
+
+export async function startApp(nnplay, options = pageOptions()) {
+  if (options.embed) {
+    document.body.dataset.embed = "true";
+    if (options.panels.length) {
+      for (const section of document.querySelectorAll("section[data-panel]")) {
+        section.hidden = !options.panels.includes(section.dataset.panel) && section.dataset.panel !== "boot";
+      }
+    }
+  }
   try {
     await nnplay.ready;
   } catch {
     return; // the boot section already shows why
   }
-  const app = new App(nnplay, await nnplay.call("playground.catalogue"));
+  const app = new App(nnplay, await nnplay.call("playground.catalogue"), options);
   window.nnplayApp = app;
   await app.restore();
   document.body.dataset.app = "ready";
+  if (options.autoplay && !$("#btn-play").disabled) app.play();
+}
+
+/** The iframe that embeds this network and settings on another page of this origin. */
+function embedSnippet(state) {
+  const src = new URL("index.html?embed=1", location.href);
+  src.hash = new URL(shareURL(state), location.href).hash;
+  return `<iframe src="${src.href}" width="900" height="700" title="nnplay playground"></iframe>`;
 }
 
 class App {
-  constructor(nnplay, catalogue) {
+  constructor(nnplay, catalogue, options = {}) {
     this.nnplay = nnplay;
+    this.options = options;
     this.catalogue = catalogue;
     this.settings = { ...DEFAULTS };
     this.input = [2];
@@ -307,6 +338,8 @@ class App {
     this.saveTimer = setTimeout(async () => {
       history.replaceState(null, "", shareURL(this.state()));
       $("#share-url").value = location.href;
+      $("#embed-snippet").value = embedSnippet(this.state());
+      if (this.options.embed) return; // an embedded widget keeps no autosave (see pageOptions)
       try {
         const weights = this.goodSpec ? await this.nnplay.save() : null;
         await autosave.save({ ...this.state(), weights });
@@ -325,7 +358,7 @@ class App {
     } catch (err) {
       this.message(`The shared link could not be read (${err.message}); the default network is shown instead.`);
     }
-    const stored = await autosave.load().catch(() => null);
+    const stored = this.options.embed ? null : await autosave.load().catch(() => null);
     // The autosave's weights also apply under a link to the very same network (a plain reload).
     const saved = !shared || JSON.stringify(shared.spec) === JSON.stringify(stored?.spec) ? stored : null;
     const source = shared ?? saved;
@@ -347,7 +380,14 @@ class App {
       if (saved?.weights && built) {
         await this.nnplay.load(saved.weights).then(() => this.showSpec(saved.spec)).catch((err) => this.message(err.message));
       }
+    } else if (this.catalogue.presets[this.options.preset]) {
+      const preset = this.catalogue.presets[this.options.preset];
+      this.settings.dataset = preset.dataset;
+      this.refreshData(this.settings);
+      await this.showSpec(preset.spec);
+      await this.loadData();
     } else {
+      if (this.options.preset) this.message(`There is no preset "${this.options.preset}"; the MLP is shown.`);
       await this.showSpec(this.catalogue.presets.mlp.spec);
       await this.loadData();
     }
@@ -427,8 +467,6 @@ class App {
       await navigator.clipboard?.writeText(url).catch(() => {});
       this.message("Share link copied (network and settings; no weights, no code).", "info");
     });
-    const embedBase = new URL("embed.html", location.href);
-    $("#embed-snippet").value = `<iframe src="${embedBase.href}${location.hash}" width="800" height="600" title="nnplay"></iframe>`;
     $("#csv-file").addEventListener("change", async (e) => {
       const file = e.target.files[0];
       if (!file) return;
@@ -436,6 +474,11 @@ class App {
       const ok = await this.loadData("csv", { text: await file.text(), label: label === "" ? null : label, ratio: this.settings.ratio });
       if (ok) this.message(`${file.name}: ${this.data.train + this.data.val} rows loaded; set the input to [${this.data.input_shape}].`, "info");
     });
+    startImageUpload($("#image-classes"), $("#image-add-class"), $("#image-use"), async (classes, size) => {
+      const ok = await this.loadData("images", { classes, size, ratio: this.settings.ratio });
+      const want = `${size},${size},1`;
+      if (ok && this.input.join() !== want) this.message(`Images loaded; set the input shape to [${size}, ${size}, 1] to train on them.`, "info");
+    }, (text) => this.message(text));
     $("#code-kind").addEventListener("change", () => this.showCode());
     $("#code").addEventListener("toggle", () => this.showCode());
     new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && this.showCode()).observe($("#code-view"));
