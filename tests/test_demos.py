@@ -11,6 +11,7 @@ import pyengine.demos as demos
 from pyengine import rpc
 
 MNIST = Path(__file__).resolve().parents[1] / "dist" / "data" / "mnist.bin"
+WEB = Path(__file__).resolve().parents[1] / "web"
 
 
 def call(method, **params):
@@ -31,8 +32,9 @@ def mnist():
     if not MNIST.exists():
         pytest.skip("dist/data/mnist.bin is missing: run python3 build.py")
     demos.MNIST_FILE_FOR_TESTS = str(MNIST)
+    demos.ASSET_DIR_FOR_TESTS = str(WEB)
     yield
-    demos.MNIST_FILE_FOR_TESTS = None
+    demos.MNIST_FILE_FOR_TESTS = demos.ASSET_DIR_FOR_TESTS = None
 
 
 def test_optimizer_race_adam_leaves_chance_first_and_every_loss_stays_finite():
@@ -122,3 +124,21 @@ def test_autoencoder_rebuilds_digits_and_its_2d_code_groups_them_without_labels(
     assert v["test_loss"] < 0.3 * first["test_loss"]
     assert v["knn_accuracy"] > 0.3, v["knn_accuracy"]  # chance: 0.1
     assert len(v["codes"]) == 300 and len(v["codes"][0]) == 2
+
+
+def test_transfer_frozen_pretrained_convs_beat_training_from_scratch_on_ten_labels(mnist):
+    first = call("demo.transfer.setup", options={})
+    assert first["labelled"] == 10 and first["frozen"] == ["conv1", "conv2"]
+    v = call("demo.transfer.run", maxSteps=60)
+    acc = v["accuracy"]
+    assert acc["pretrained + frozen convs"] > 0.65 and acc["pretrained + frozen convs"] > acc["from scratch"] + 0.03, acc
+    assert v["history_steps"] == [0, 10, 20, 30, 40, 50, 60]
+
+
+def test_the_shipped_pretrained_weights_know_the_digits_0_to_4(mnist):
+    from pyengine import data, io
+    model = io.load((WEB / "demos" / "weights" / "transfer-0to4.nnp").read_bytes())
+    images, labels = data.load_mnist(MNIST)
+    keep = labels <= 4
+    x, y = data.mnist_arrays(images[keep][::10], labels[keep][::10], crop=24)
+    assert model.evaluate(x, y)["accuracy"] > 0.9

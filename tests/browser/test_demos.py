@@ -155,3 +155,14 @@ def test_autoencoder_learns_a_2d_code_that_groups_the_digits(context, server):
     assert page.locator("#examples canvas").count() == 24
     assert not errors, errors
     page.close()
+
+
+def test_transfer_learning_beats_training_from_scratch_with_ten_labels(context, server):
+    page, errors = open_demo(context, server, "transfer")
+    v = play_for(page, 8)
+    shot(page, "transfer")
+    acc = v["accuracy"]
+    assert v["steps"] >= 30, v["steps"]
+    assert acc["pretrained + frozen convs"] > 0.6 and acc["pretrained + frozen convs"] > acc["from scratch"], acc
+    assert not errors, errors
+    page.close()

@@ -29,7 +29,7 @@ from .. import rpc
 
 CHUNK_SECONDS = 0.05  # longest stretch of work between two yields to the worker's event loop
 MNIST_PATH = "/data/mnist.bin"
-DEMO_MODULES = ("race", "clicks", "mnist", "overfit", "residual", "paint", "autoencoder")
+DEMO_MODULES = ("race", "clicks", "mnist", "overfit", "residual", "paint", "autoencoder", "transfer")
 
 DEMOS: dict[str, type] = {}  # name -> Demo subclass
 ACTIVE: dict[str, "Demo"] = {}  # name -> the set-up instance
@@ -96,6 +96,25 @@ async def load_mnist_arrays(count, seed=0, size=28, digits=None):
 
 
 MNIST_FILE_FOR_TESTS = None  # CPython tests point this at dist/data/mnist.bin
+ASSET_DIR_FOR_TESTS = None  # and this at web/ (where the demos' shipped files live)
+
+
+async def load_asset(path):
+    """Bytes of a file the site serves (e.g. "demos/weights/x.nnp"), fetched from the page's origin."""
+    if ASSET_DIR_FOR_TESTS is not None:
+        try:
+            with open(f"{ASSET_DIR_FOR_TESTS}/{path}", "rb") as f:
+                return f.read()
+        except OSError as e:
+            fail(f"{path} is missing: {e}", "DataError")
+    import js  # Pyodide: the worker's global scope
+    from pyodide.http import pyfetch
+    from urllib.parse import urljoin
+    url = urljoin(str(js.location.href), path)  # relative to worker.js, i.e. the site's root
+    response = await pyfetch(url)
+    if not response.ok:
+        fail(f"{path} could not be loaded (HTTP {response.status}); rebuild with python3 build.py", "DataError")
+    return await response.bytes()
 
 
 class Demo:
