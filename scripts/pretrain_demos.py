@@ -2,8 +2,9 @@
 
     python3 scripts/pretrain_demos.py [dist/data/mnist.bin]
 
-writes web/demos/weights/transfer-0to4.nnp (pyengine's model file): the transfer-learning demo's
-convnet, trained on the digits 0-4 only. The output is committed (a few tens of kB) so the build
+writes (pyengine's model files) web/demos/weights/transfer-0to4.nnp, the transfer-learning demo's
+convnet trained on the digits 0-4 only, and web/demos/weights/pruning-mlp.nnp, the pruning demo's
+dense network trained on 14x14 digits. The output is committed (a few tens of kB) so the build
 needs no NumPy; build.py copies it into dist/demos/weights/ with the rest of web/. Rerun this script
 whenever pyengine's model file format or the network below changes. Takes a few seconds.
 """
@@ -19,9 +20,21 @@ import numpy as np  # noqa: E402
 
 import pyengine  # noqa: E402
 from pyengine import data  # noqa: E402
+from pyengine.demos import pruning  # noqa: E402
 from pyengine.demos.transfer import PRETRAIN_DIGITS, net  # noqa: E402
 
 OUT = ROOT / "web" / "demos" / "weights" / "transfer-0to4.nnp"
+PRUNING_OUT = ROOT / "web" / "demos" / "weights" / "pruning-mlp.nnp"
+
+
+def pretrain_pruning(mnist_path, examples=6000, epochs=4, seed=0):
+    images, labels = data.load_mnist(mnist_path)
+    order = np.random.default_rng(seed).permutation(len(images))
+    x, y = data.mnist_arrays(images[order], labels[order])
+    x = x.reshape(len(x), 14, 2, 14, 2).mean(axis=(2, 4)).reshape(len(x), 196)  # as the demo sees them
+    model = pyengine.build(pruning.net())
+    model.fit(x[:examples], y[:examples], epochs=epochs, batch_size=32)
+    return model, model.evaluate(x[examples:], y[examples:])
 
 
 def pretrain(mnist_path, examples=3000, epochs=2, seed=0):
@@ -45,6 +58,10 @@ def main(argv):
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_bytes(pyengine.save(model))
     print(f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size:,} bytes); digits 0-4 test accuracy "
+          f"{score['accuracy']:.3f}")
+    model, score = pretrain_pruning(mnist)
+    PRUNING_OUT.write_bytes(pyengine.save(model))
+    print(f"wrote {PRUNING_OUT.relative_to(ROOT)} ({PRUNING_OUT.stat().st_size:,} bytes); test accuracy "
           f"{score['accuracy']:.3f}")
     return 0
 

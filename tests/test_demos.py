@@ -142,3 +142,16 @@ def test_the_shipped_pretrained_weights_know_the_digits_0_to_4(mnist):
     keep = labels <= 4
     x, y = data.mnist_arrays(images[keep][::10], labels[keep][::10], crop=24)
     assert model.evaluate(x, y)["accuracy"] > 0.9
+
+
+def test_pruning_accuracy_falls_with_sparsity_and_fine_tuning_recovers_it(mnist):
+    call("demo.pruning.setup", options={"train": 2000, "test": 500, "finetune_steps": 40})
+    v = call("demo.pruning.run")  # runs through every stage, then ends
+    curve = v["curve"]
+    assert v["done"] and [c["sparsity"] for c in curve] == demos.pruning.SPARSITIES
+    assert all(abs(c["actual_sparsity"] - c["sparsity"]) < 0.01 for c in curve)
+    assert curve[0]["pruned"] > 0.9 and curve[1]["pruned"] > curve[0]["pruned"] - 0.03  # half the weights: free
+    assert curve[-1]["pruned"] < curve[0]["pruned"] - 0.2  # 99% pruned: much worse
+    for c in curve[2:]:
+        assert c["finetuned"] >= c["pruned"] - 0.02, c  # fine-tuning recovers (or at least keeps)
+    assert next(c for c in curve if c["sparsity"] == 0.9)["finetuned"] > 0.8

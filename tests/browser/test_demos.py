@@ -166,3 +166,19 @@ def test_transfer_learning_beats_training_from_scratch_with_ten_labels(context, 
     assert acc["pretrained + frozen convs"] > 0.6 and acc["pretrained + frozen convs"] > acc["from scratch"], acc
     assert not errors, errors
     page.close()
+
+
+def test_pruning_runs_every_stage_and_fine_tuning_recovers_accuracy(context, server):
+    page, errors = open_demo(context, server, "pruning")
+    page.click("#play")
+    page.wait_for_selector("body[data-state=paused]", timeout=60_000)  # the run ends after the last stage
+    v = view(page)
+    shot(page, "pruning")
+    curve = v["curve"]
+    assert v["done"] and len(curve) == v["stages"]
+    assert curve[0]["pruned"] > 0.9 and curve[-1]["pruned"] < curve[0]["pruned"] - 0.2
+    ninety = next(c for c in curve if c["sparsity"] == 0.9)
+    assert ninety["finetuned"] > ninety["pruned"] and ninety["finetuned"] > 0.8, ninety
+    assert page.locator("#table tr").count() == len(curve) + 1
+    assert not errors, errors
+    page.close()
