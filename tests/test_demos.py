@@ -155,3 +155,12 @@ def test_pruning_accuracy_falls_with_sparsity_and_fine_tuning_recovers_it(mnist)
     for c in curve[2:]:
         assert c["finetuned"] >= c["pruned"] - 0.02, c  # fine-tuning recovers (or at least keeps)
     assert next(c for c in curve if c["sparsity"] == 0.9)["finetuned"] > 0.8
+
+
+def test_gan_generated_points_move_onto_the_ring():
+    first = call("demo.gan.setup", options={})
+    v = call("demo.gan.run", maxSteps=800)
+    assert first["ring_distance"] > 0.8
+    assert v["ring_distance"] < 0.3, v["ring_distance"]
+    assert 0.4 < v["d_curve"][-1] < 1.0  # neither side wins outright
+    assert [s["step"] for s in v["snapshots"]] == [100, 200, 400, 800]

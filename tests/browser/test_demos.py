@@ -182,3 +182,14 @@ def test_pruning_runs_every_stage_and_fine_tuning_recovers_accuracy(context, ser
     assert page.locator("#table tr").count() == len(curve) + 1
     assert not errors, errors
     page.close()
+
+
+def test_gan_generated_points_move_toward_the_ring(context, server):
+    page, errors = open_demo(context, server, "gan")
+    first = view(page)
+    v = play_for(page, 8)
+    shot(page, "gan")
+    assert v["steps"] >= 300, v["steps"]
+    assert v["ring_distance"] < 0.6 * first["ring_distance"], (first["ring_distance"], v["ring_distance"])
+    assert not errors, errors
+    page.close()
