@@ -164,3 +164,18 @@ def test_gan_generated_points_move_onto_the_ring():
     assert v["ring_distance"] < 0.3, v["ring_distance"]
     assert 0.4 < v["d_curve"][-1] < 1.0  # neither side wins outright
     assert [s["step"] for s in v["snapshots"]] == [100, 200, 400, 800]
+
+
+def test_char_rnn_loss_falls_well_below_guessing_and_samples_use_the_texts_characters():
+    demos.ASSET_DIR_FOR_TESTS = str(WEB)
+    try:
+        first = call("demo.charrnn.setup", options={})
+    finally:
+        demos.ASSET_DIR_FOR_TESTS = None
+    assert first["vocab"] == 48 and first["chars"] > 2000
+    v = call("demo.charrnn.run", maxSteps=250)
+    assert v["loss"] < 0.6 * v["chance_loss"], v["loss"]
+    cold = call("demo.charrnn.sample", length=100, temperature=0.2, seed=0)["text"]
+    assert len(cold) == 104 and set(cold) <= set((WEB / "demos/data/public-domain.txt").read_text())
+    assert "temperature must be between" in error("demo.charrnn.sample", temperature=0)
+    assert "cell must be" in error("demo.charrnn.setup", options={"cell": "transformer"})

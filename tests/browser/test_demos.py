@@ -193,3 +193,18 @@ def test_gan_generated_points_move_toward_the_ring(context, server):
     assert v["ring_distance"] < 0.6 * first["ring_distance"], (first["ring_distance"], v["ring_distance"])
     assert not errors, errors
     page.close()
+
+
+def test_char_rnn_learns_and_samples_text_at_a_temperature(context, server):
+    page, errors = open_demo(context, server, "charrnn")
+    v = play_for(page, 10)
+    assert v["steps"] >= 60, v["steps"]
+    assert v["loss"] < 0.8 * v["chance_loss"], (v["loss"], v["chance_loss"])
+    page.fill("#prime", "Four score")
+    page.click("#sample")
+    page.wait_for_timeout(1500)
+    text = page.text_content("#text")
+    assert text.startswith("Four score") and len(text) > 200, text
+    shot(page, "charrnn")
+    assert not errors, errors
+    page.close()
