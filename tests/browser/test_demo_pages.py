@@ -208,3 +208,23 @@ def test_char_rnn_learns_and_samples_text_at_a_temperature(context, server):
     shot(page, "charrnn")
     assert not errors, errors
     page.close()
+
+
+def test_dqn_agent_learns_to_reach_the_goal_and_can_be_watched_step_by_step(context, server):
+    page, errors = open_demo(context, server, "dqn")
+    v = play_for(page, 8)
+    assert v["steps"] >= 800, v["steps"]
+    assert v["recent_return"] > v["first_returns"] + 0.8, (v["first_returns"], v["recent_return"])
+    assert v["greedy"]["reached_goal"]
+    page.click("#watch")
+    page.wait_for_timeout(1000)
+    page.click("#watch")
+    page.wait_for_timeout(300)
+    watched = view(page)["steps"] - v["steps"]
+    assert 3 <= watched <= 10, watched
+    page.click("#step")
+    page.wait_for_timeout(300)
+    assert view(page)["steps"] == v["steps"] + watched + 1
+    shot(page, "dqn")
+    assert not errors, errors
+    page.close()
