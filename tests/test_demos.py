@@ -179,3 +179,11 @@ def test_char_rnn_loss_falls_well_below_guessing_and_samples_use_the_texts_chara
     assert len(cold) == 104 and set(cold) <= set((WEB / "demos/data/public-domain.txt").read_text())
     assert "temperature must be between" in error("demo.charrnn.sample", temperature=0)
     assert "cell must be" in error("demo.charrnn.setup", options={"cell": "transformer"})
+
+
+def test_dqn_reward_rises_and_the_greedy_route_reaches_the_goal():
+    call("demo.dqn.setup", options={})
+    v = call("demo.dqn.run", maxSteps=1500)
+    assert v["episodes"] > 60
+    assert v["recent_return"] > v["first_returns"] + 1.0, (v["first_returns"], v["recent_return"])
+    assert v["greedy"]["reached_goal"] and len(v["greedy"]["path"]) <= 12
