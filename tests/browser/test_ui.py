@@ -66,7 +66,12 @@ def play_until(page, condition, timeout):
 def test_the_spiral_trains_to_95_percent_by_clicks_and_the_heatmap_changes(ui):
     wait_until(ui, "document.querySelector('#totals').textContent.includes('354 parameters')")
     before = ui.evaluate("document.querySelector('#heatmap').toDataURL()")
-    play_until(ui, "Number(document.querySelector('#val-accuracy').dataset.value) >= 0.95", 120)
+    # The steps between reaching 95% at an epoch's end and the pause taking effect can move the
+    # accuracy again (lr 0.03, batch 16; many steps on a loaded machine): play on until the paused model has it.
+    for _ in range(3):
+        play_until(ui, "Number(document.querySelector('#val-accuracy').dataset.value) >= 0.95", 120)
+        if ui.evaluate("nnplay.evaluate()")["accuracy"] >= 0.95:
+            break
     assert ui.evaluate("nnplay.evaluate()")["accuracy"] >= 0.95
     after = ui.evaluate("document.querySelector('#heatmap').toDataURL()")
     assert after != before
@@ -128,6 +133,7 @@ def test_the_share_url_round_trips_network_and_settings(ui, browser, server):
         page = open_app(context, url)
         assert page.evaluate("nnplay.getSpec()") == spec
         assert page.input_value("[data-testid=setting-lr]") == "0.01"
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the page is wider than the phone"
         shot(page, "shared-phone", full=True)
     finally:
         context.close()
@@ -221,3 +227,23 @@ def test_images_uploaded_per_class_become_the_dataset_and_a_bad_file_is_refused(
     info = wait_until(ui, "(t => t.startsWith('images') && t)(document.querySelector('[data-testid=data-info]').textContent)", 20)
     assert "vertical horizontal" in info and "8 training and 2 validation" in info
     shot(ui, "images-per-class")
+
+
+def test_every_visible_control_has_a_label_and_focus_is_visible(ui):
+    unlabelled = ui.evaluate("""() => [...document.querySelectorAll('input, select, textarea, button')]
+        .filter(e => e.offsetParent !== null && !(e.labels?.length || e.getAttribute('aria-label')
+                 || e.getAttribute('aria-labelledby') || (e.tagName === 'BUTTON' && e.textContent.trim())))
+        .map(e => e.outerHTML.slice(0, 100))""")
+    assert unlabelled == []
+    ui.focus("[data-testid=step]")
+    ui.keyboard.press("Tab")  # keyboard focus: :focus-visible applies
+    assert ui.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+
+
+def test_a_network_with_joins_shows_its_layer_graph(ui):
+    ui.select_option("[data-testid=preset]", "resnet")
+    wait_until(ui, "nnplay.getSpec().then(s => s.layers.some(l => l.type === 'add'))", 30)
+    assert ui.is_visible("[data-testid=graph]")
+    assert ui.locator("[data-testid=graph] path.join").count() >= 1  # the shortcut arcs
+    ui.locator("[data-testid=graph]").scroll_into_view_if_needed()
+    shot(ui, "graph")

@@ -112,6 +112,8 @@ export class Builder {
     const names = this.names();
     this.list.replaceChildren(...this.layers.map((layer, i) => this.renderLayer(layer, i, names)));
     if (this.info) this.showInfo(this.info);
+    const graph = document.querySelector("#graph");
+    if (graph) drawGraph(graph, this.layers, names);
   }
 
   renderLayer(layer, i, names) {
@@ -202,3 +204,45 @@ export class Builder {
 
 /** Starting values for required fields when a layer is added from the palette. */
 const REQUIRED_DEFAULTS = { units: 10, filters: 8, kernel_size: 3, target_shape: [-1], input_dim: 100, output_dim: 16 };
+
+/**
+ * The layer DAG as SVG when the network has joins (a layer with `inputs`): one box per layer top to
+ * bottom, a straight edge from the layer before, and an arc on the right for each named input further up.
+ */
+export function drawGraph(svg, layers, names) {
+  const joined = layers.some((l) => Array.isArray(l.inputs));
+  svg.toggleAttribute("hidden", !joined); // (SVG elements have no .hidden property)
+  svg.replaceChildren();
+  if (!joined) return;
+  const NS = "http://www.w3.org/2000/svg";
+  const node = (tag, attrs, text) => {
+    const n = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+    if (text) n.textContent = text;
+    svg.append(n);
+    return n;
+  };
+  const all = ["input", ...names];
+  const row = 26, w = 150, x = 10;
+  const y = (k) => 8 + k * row; // box k: 0 is the input
+  svg.setAttribute("viewBox", `0 0 ${w + 120} ${y(all.length) + 4}`);
+  svg.setAttribute("width", String(w + 120));
+  const edge = (from, to, curved) => {
+    const x1 = x + w, y1 = y(from) + 9, y2 = y(to) + 9;
+    const bend = x + w + 12 + 10 * Math.min(8, to - from);
+    node("path", { d: curved ? `M${x1},${y1} C${bend},${y1} ${bend},${y2} ${x1},${y2}` : `M${x + w / 2},${y(from) + 18} L${x + w / 2},${y(to)}`,
+      class: curved ? "graph-edge join" : "graph-edge", "data-from": all[from], "data-to": all[to] });
+  };
+  layers.forEach((layer, i) => {
+    const k = i + 1;
+    const sources = Array.isArray(layer.inputs) ? layer.inputs : [all[k - 1]];
+    for (const s of sources) {
+      const from = all.indexOf(s);
+      if (from >= 0) edge(from, k, from !== k - 1);
+    }
+  });
+  all.forEach((name, k) => {
+    node("rect", { x, y: y(k), width: w, height: 18, rx: 4, class: "graph-node" });
+    node("text", { x: x + 6, y: y(k) + 13, class: "graph-label" }, k === 0 ? "input" : `${name} (${layers[k - 1].type})`);
+  });
+}
