@@ -187,3 +187,34 @@ def test_dqn_reward_rises_and_the_greedy_route_reaches_the_goal():
     assert v["episodes"] > 60
     assert v["recent_return"] > v["first_returns"] + 1.0, (v["first_returns"], v["recent_return"])
     assert v["greedy"]["reached_goal"] and len(v["greedy"]["path"]) <= 12
+
+
+def test_model_search_leaderboard_is_sorted_and_the_ensemble_beats_the_median_candidate():
+    call("demo.search.setup", options={})
+    v = call("demo.search.run", maxSteps=96)  # 8 candidates x 3 folds x 20 epochs (5 per step)
+    board = v["leaderboard"]
+    assert v["candidates"] == 8 and len(board) == 8
+    assert [e["cv_accuracy"] for e in board] == sorted((e["cv_accuracy"] for e in board), reverse=True)
+    assert all(len(e["cv_folds"]) == 3 for e in board)
+    assert v["ensemble_test_accuracy"] >= v["median_test_accuracy"]
+    assert v["ensemble_test_accuracy"] > 0.8
+
+
+def test_model_search_takes_a_csv_and_explains_a_bad_one():
+    rows = ["a,b,label"] + [f"{i % 7},{(i * 3) % 5},{i % 2}" for i in range(40)]
+    v = call("demo.search.setup", options={"csv": "\n".join(rows)})
+    assert v["rows"]["train"] + v["rows"]["test"] == 40 and v["features"] == ["a", "b"]
+    assert "row 3, column 'a'" in error("demo.search.setup", options={"csv": "a,label\n1,0\nx,1"})
+    assert "needs class labels" in error("demo.search.setup", options={"csv": "a,y\n" + "\n".join(f"{i},{i / 3}" for i in range(30))})
+    assert "at least 15 rows" in error("demo.search.setup", options={"csv": "a,label\n1,0\n2,1"})
+
+
+def test_the_home_page_links_every_demo_page_and_every_page_has_a_python_demo():
+    index = (WEB / "index.html").read_text()
+    pages = sorted(p.stem for p in (WEB / "demos").glob("*.html"))
+    assert pages and all(f'href="demos/{name}.html"' in index for name in pages), pages
+    for name in pages:
+        html = (WEB / "demos" / f"{name}.html").read_text()
+        assert f'src="{name}.js"' in html and 'id="controls"' in html and 'class="idea"' in html
+        assert f'name: "{name}"' in (WEB / "demos" / f"{name}.js").read_text()
+        assert name in demos.DEMOS

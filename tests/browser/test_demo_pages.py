@@ -228,3 +228,21 @@ def test_dqn_agent_learns_to_reach_the_goal_and_can_be_watched_step_by_step(cont
     shot(page, "dqn")
     assert not errors, errors
     page.close()
+
+
+def test_model_search_shows_a_sorted_leaderboard_and_an_ensemble(context, server, tmp_path):
+    page, errors = open_demo(context, server, "search")
+    v = play_for(page, 10)
+    board = v["leaderboard"]
+    assert len(board) >= 2, v["candidates"]
+    assert [e["cv_accuracy"] for e in board] == sorted((e["cv_accuracy"] for e in board), reverse=True)
+    assert v["ensemble_test_accuracy"] >= v["median_test_accuracy"]
+    assert page.locator("#board tr").count() == len(board) + 1
+    shot(page, "search")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,label\n1,0\nx,1\n")
+    page.set_input_files("#csv", str(bad))
+    page.wait_for_selector("#message:not([hidden])")
+    assert "row 3, column 'a'" in page.text_content("#message")
+    assert view(page)["source"].startswith("synthetic")  # the table that worked stays
+    page.close()
