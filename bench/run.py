@@ -452,6 +452,8 @@ def main(argv=None) -> int:
     parser.add_argument("--tiny", action="store_true", help="tiny sizes: proves every path works in seconds (CI)")
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts: {', '.join(PARTS)}")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="folder for bench.json and bench.png")
+    parser.add_argument("--matmul", type=int, nargs="+", metavar="N",
+                        help="square matmul sizes instead of the default ones (e.g. --matmul 2048: minutes on SwiftShader)")
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS]
@@ -465,6 +467,8 @@ def main(argv=None) -> int:
     import numpy as np
 
     sizes = TINY if args.tiny else FULL
+    if args.matmul:
+        sizes = dict(sizes, matmul=args.matmul)
     started = time.monotonic()
     server = harness.Server()
     try:
@@ -473,7 +477,8 @@ def main(argv=None) -> int:
             bench = Bench(sizes, b)
             meta = {
                 "command": "python3 build.py bench" + (" --tiny" if args.tiny else "")
-                           + ("" if set(parts) == set(PARTS) else f" --only {','.join(parts)}"),
+                           + ("" if set(parts) == set(PARTS) else f" --only {','.join(parts)}")
+                           + (f" --matmul {' '.join(map(str, args.matmul))}" if args.matmul else ""),
                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, {platform.system()}",
                 "chromium": b.version,

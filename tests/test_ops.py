@@ -126,6 +126,16 @@ def test_gemm_paths_equal_matmul(gemm):
     np.testing.assert_allclose(gemm(a3, b), a3 @ b, rtol=1e-6)
 
 
+@pytest.mark.parametrize("limit", [60, 7], ids=["row-blocks", "row-and-column-blocks"])
+def test_einsum_gemm_splits_products_too_large_for_one_wasm32_iterator(monkeypatch, limit):
+    # Pyodide's einsum refuses M*K*N >= 2**31 terms ("iterator is too large"); the limit is lowered
+    # here so the blocking is exercised on small arrays: 60 -> row blocks, 7 (< K*N) -> column blocks too.
+    monkeypatch.setattr(nb, "EINSUM_MAX_ITER", limit)
+    a, b = RNG.standard_normal((7, 5)).astype(np.float32), RNG.standard_normal((5, 3)).astype(np.float32)
+    np.testing.assert_allclose(nb.gemm_einsum(a, b), a @ b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(nb.gemm_einsum(b.T, a.T), (a @ b).T, rtol=1e-5, atol=1e-6)  # transposed views
+
+
 def test_backend_registry_gives_numpy_for_auto_and_rejects_unknown():
     assert backends.get_backend("auto") is nb and backends.get_backend("numpy") is nb
     assert backends.current() is nb

@@ -27,11 +27,32 @@ def gemm_einsum(a, b):
     """
     if a.ndim != 2 or b.ndim != 2:
         return np.einsum("...mk,...kn->...mn", a, b, optimize=False)
+    m, k = a.shape
+    n = b.shape[1]
+    if m * k * n > EINSUM_MAX_ITER:
+        return _gemm_einsum_blocked(a, b, m, k, n)
     if not a.flags.c_contiguous and a.T.flags.c_contiguous:
         return np.einsum("nk,km->mn", np.ascontiguousarray(b.T), a.T, optimize=False)
     if b.shape[1] >= b.shape[0]:
         return np.einsum("mk,kn->mn", a, np.ascontiguousarray(b), optimize=False)
     return np.einsum("mk,nk->mn", a, np.ascontiguousarray(b.T), optimize=False)
+
+
+# einsum iterates over all M*K*N terms with one iterator, whose size must fit wasm32's signed index:
+# Pyodide refuses a 2048^3 product ("iterator is too large"). Larger products go in blocks.
+EINSUM_MAX_ITER = 2**30
+
+
+def _gemm_einsum_blocked(a, b, m, k, n):
+    """gemm_einsum over row blocks of `a` (and column blocks of `b` when one row is already too big)."""
+    out = np.empty((m, n), dtype=np.result_type(a, b))
+    cols = n if k * n <= EINSUM_MAX_ITER else max(1, EINSUM_MAX_ITER // k)
+    rows = max(1, EINSUM_MAX_ITER // (k * cols))
+    for j in range(0, n, cols):
+        bj = b[:, j:j + cols]
+        for i in range(0, m, rows):
+            out[i:i + rows, j:j + cols] = gemm_einsum(a[i:i + rows], bj)
+    return out
 
 
 def gemm_matmul(a, b):
