@@ -132,6 +132,20 @@ export async function startDemo({ name, options = () => ({}), render, stepCount 
 }
 
 /** A uPlot line chart: chart.update(xs, [ys1, ys2, ...]) */
+/** Pause the demo if it is running, then set it up again with its current options; `undo` runs when
+ *  the new setup is refused (its message is already shown), so the demo keeps what worked. */
+export async function setupAgain(demo, undo) {
+  if (demo.state.running) {
+    await demo.call("pause");
+    while (demo.state.running) await new Promise((r) => setTimeout(r, 50));
+  }
+  try {
+    await demo.setup();
+  } catch {
+    undo();
+  }
+}
+
 export function lineChart(box, { title, labels, yLabel = "", log = false, range = null, width = 420, height = 200 }) {
   const series = [{ label: "step" }, ...labels.map((label, i) => ({ label, stroke: COLOURS[i % COLOURS.length],
     width: 2, spanGaps: true }))];

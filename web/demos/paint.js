@@ -1,5 +1,5 @@
 // Image painting (pyengine/pyengine/demos/paint.py): (x, y) -> (r, g, b), drawn as it learns.
-import { $, bytesToBase64, drawRgb, fmt, lineChart, say, startDemo } from "./demo.js";
+import { $, bytesToBase64, drawRgb, fmt, lineChart, say, startDemo, setupAgain } from "./demo.js";
 
 const MAX_SIDE = 64;
 let chart = null;
@@ -39,15 +39,7 @@ const demo = await startDemo({ name: "paint", render, stepCount: 20, options: ()
 async function restart(next) {
   const previous = upload;
   upload = next;
-  if (demo.state.running) {
-    await demo.call("pause");
-    while (demo.state.running) await new Promise((r) => setTimeout(r, 50));
-  }
-  try {
-    await demo.setup();
-  } catch {
-    upload = previous; // keep the picture that worked
-  }
+  await setupAgain(demo, () => (upload = previous)); // keep the picture that worked
 }
 
 $("#upload").addEventListener("change", async (e) => {

@@ -1,5 +1,5 @@
 // Automatic model search (pyengine/pyengine/demos/search.py): the live leaderboard and the ensemble.
-import { $, el, pct, say, startDemo } from "./demo.js";
+import { $, el, pct, say, startDemo, setupAgain } from "./demo.js";
 
 let upload = null; // {csv, label} or null for the bundled table
 
@@ -24,15 +24,7 @@ const demo = await startDemo({ name: "search", render, options: () => upload ?? 
 async function restart(next) {
   const previous = upload;
   upload = next;
-  if (demo.state.running) {
-    await demo.call("pause");
-    while (demo.state.running) await new Promise((r) => setTimeout(r, 50));
-  }
-  try {
-    await demo.setup();
-  } catch {
-    upload = previous; // keep the table that worked
-  }
+  await setupAgain(demo, () => (upload = previous)); // keep the table that worked
 }
 
 $("#csv").addEventListener("change", async (e) => {
