@@ -166,3 +166,33 @@ def test_adopt_takes_a_model_built_in_the_python_view():
     assert ok("playground.adopt")["spec"] == MLP
     rpc.USER_NAMESPACE.pop("model")
     assert call("playground.adopt")["error"]["kind"] == "NoModel"
+
+
+def test_run_code_adopts_a_model_the_code_builds_and_reports_its_variable():
+    rpc.USER_NAMESPACE.pop("model", None)
+    r = ok("playground.runCode", code="import pyengine\nnet = pyengine.build(" + repr(MLP) + ")\n1 + 1")
+    assert r["value"] == "2"
+    assert r["adopted"]["variable"] == "net" and r["adopted"]["spec"] == MLP
+    assert ok("playground.getSpec") == MLP
+    # Code that builds no new model leaves the network alone, even if a model variable exists.
+    again = ok("playground.runCode", code="x = net\n'hello'")
+    assert again == {"value": "'hello'", "adopted": None}
+    # With several new models, `model` wins over any other name.
+    other = {**MLP, "layers": [{"type": "dense", "units": 3}]}
+    r = ok("playground.runCode", code=f"model = pyengine.build({MLP!r})\nzzz = pyengine.build({other!r})")
+    assert r["adopted"]["variable"] == "model"
+    for name in ("net", "x", "model", "zzz"):
+        rpc.USER_NAMESPACE.pop(name)
+
+
+def test_run_code_errors_name_the_line_and_stops_are_error_replies():
+    err = call("playground.runCode", code="a = 1\nb = undefined_name\n")["error"]
+    assert err["kind"] == "NameError" and err["line"] == 2 and "undefined_name" in err["message"]
+    err = call("playground.runCode", code="def f(:\n  pass")["error"]
+    assert err["kind"] == "SyntaxError" and err["line"] == 1
+    err = call("playground.runCode", code="x = 0\nraise KeyboardInterrupt")["error"]
+    assert err["kind"] == "KeyboardInterrupt" and err["line"] == 2 and err["message"] == "stopped at line 2"
+    err = call("playground.runCode", code="exit(3)")["error"]
+    assert err["kind"] == "SystemExit" and "exit(3)" in err["message"]
+    assert ok("playground.runCode", code="x")["value"] == "0"  # the namespace survives a stop
+    rpc.USER_NAMESPACE.pop("x")

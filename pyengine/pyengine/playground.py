@@ -723,6 +723,32 @@ async def _train(steps=None, epochs=None, batchSize=16, earlyStopping=None, maxS
     return await SESSION.train(steps, epochs, batchSize, earlyStopping, maxSeconds)
 
 
+@rpc.method("playground.runCode")
+async def _run_code(code):
+    """Run the learner's code (the Python view or console) like runPython; when it leaves a Model
+    it built in a variable (``model`` first, else the newest name), that model becomes the
+    playground's network, weights included, so the builder can show it.
+
+    Returns ``{"value": repr of the last expression or None, "adopted": {"variable", "spec"} | None}``.
+    """
+    from .model import Model
+    ns = rpc.USER_NAMESPACE
+    known = [v for v in ns.values() if isinstance(v, Model)] + [SESSION.model]  # by identity
+    value = await rpc.run_user_code(code)
+    new = [k for k, v in ns.items() if isinstance(v, Model) and not any(v is m for m in known)]
+    adopted = None
+    if new:
+        if SESSION.training:
+            _fail(f"the code built a model in '{new[-1]}', but training is running: pause it, then run again",
+                  "Busy")
+        variable = "model" if "model" in new else new[-1]
+        adopted = {"variable": variable, **SESSION.adopt(variable)}
+    shown = None if value is None else repr(value)
+    if shown is not None and len(shown) > 4000:
+        shown = shown[:4000] + f"… ({len(shown) - 4000} more characters)"
+    return {"value": shown, "adopted": adopted}
+
+
 @rpc.method("playground.code")
 def _code(kind="python", spec=None):
     from . import codegen

@@ -92,6 +92,7 @@ def _error(exc: BaseException) -> dict:
             "message": str(exc) or kind,
             "kind": kind,
             "traceback": "".join(traceback.format_exception(exc)),
+            "line": getattr(exc, "line", None) or _user_line(exc),
         }
     }
 
@@ -113,17 +114,19 @@ async def dispatch(name: str, params_json: str = "{}") -> str:
         return json.dumps(_error(exc))
 
 
-async def run_python(code: str) -> str:
-    """Run `code` in USER_NAMESPACE; reply with the value of its last expression (as `dispatch`).
+async def run_user_code(code: str) -> Any:
+    """Run `code` in USER_NAMESPACE and return the value of its last expression (or None).
 
-    Top-level ``await`` works, as in Pyodide's runPythonAsync.
+    Top-level ``await`` works, as in Pyodide's runPythonAsync. Failures raise; a KeyboardInterrupt
+    (the page's Stop button) or SystemExit (``exit()``) in the learner's code comes out as a
+    ``UserCodeStopped`` RpcError, so that it stays an error reply and never ends the worker.
     """
+    tree = ast.parse(code, "<nnplay>", "exec")
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
     try:
-        tree = ast.parse(code, "<nnplay>", "exec")
-        last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = ast.Expression(tree.body.pop().value)
-        flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
         result = eval(compile(tree, "<nnplay>", "exec", flags=flags), USER_NAMESPACE)
         if inspect.isawaitable(result):
             await result
@@ -132,7 +135,30 @@ async def run_python(code: str) -> str:
             value = eval(compile(last, "<nnplay>", "eval", flags=flags), USER_NAMESPACE)
             if inspect.isawaitable(value):
                 value = await value
-        return json.dumps({"result": to_jsonable(value)}, allow_nan=False)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        line = _user_line(exc)
+        if isinstance(exc, KeyboardInterrupt):
+            stopped = RpcError(f"stopped at line {line or '?'}", "KeyboardInterrupt")
+        else:
+            stopped = RpcError(f"the code called exit({'' if exc.code is None else exc.code})", "SystemExit")
+        stopped.line = line
+        raise stopped from None
+    return value
+
+
+def _user_line(exc: BaseException) -> int | None:
+    """The line of the learner's code (<nnplay>) where `exc` was raised, innermost first."""
+    line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) and exc.filename == "<nnplay>" else None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == "<nnplay>":
+            line = frame.lineno
+    return line
+
+
+async def run_python(code: str) -> str:
+    """Run `code` in USER_NAMESPACE; reply with the value of its last expression (as `dispatch`)."""
+    try:
+        return json.dumps({"result": to_jsonable(await run_user_code(code))}, allow_nan=False)
     except Exception as exc:  # noqa: BLE001 - every failure becomes an error reply
         return json.dumps(_error(exc))
 
