@@ -1,5 +1,5 @@
-// The page: starts the worker, exposes window.nnplay, and renders boot progress, the compute
-// backend and a small Python console. All Python runs in the worker (see worker.js).
+// The page: starts the worker, exposes window.nnplay, and renders boot progress and the compute
+// backend. All Python runs in the worker (see worker.js); the UI is web/ui/app.js.
 
 import { createNnplay } from "./nnplay.js";
 import { startApp } from "./ui/app.js";
@@ -58,8 +58,21 @@ nnplay.ready.then(({ timings }) => {
   $("#boot-progress").value = 1;
   $("#boot-status").textContent = `Ready in ${(total / 1000).toFixed(1)} s.`;
   document.body.dataset.ready = "true";
-  $("#console-run").disabled = false;
 }, () => {});
+
+// A restarted worker (after a crash, or Stop on code that would not stop) boots again.
+nnplay.on("restarting", ({ reason }) => {
+  for (const item of document.querySelectorAll("#boot-stages li")) item.dataset.state = "";
+  $("#boot-progress").value = 0;
+  $("#boot-status").textContent = `Restarting the Python worker: ${reason}.`;
+  document.body.dataset.ready = "false";
+});
+nnplay.on("restarted", ({ timings }) => {
+  const total = STAGES.reduce((acc, s) => acc + timings[s], 0);
+  $("#boot-progress").value = 1;
+  $("#boot-status").textContent = `Restarted in ${(total / 1000).toFixed(1)} s.`;
+  document.body.dataset.ready = "true";
+});
 
 // --- compute backend -------------------------------------------------------------------------
 nnplay.probeWebGPU().then(
@@ -91,34 +104,4 @@ nnplay.on("backend", ({ backend, notice }) => {
   }
   line.dataset.backend = backend;
   line.textContent = `Training runs on ${backend === "webgpu" ? "WebGPU" : "NumPy"}.` + (notice ? ` ${notice}` : "");
-});
-
-// --- Python console --------------------------------------------------------------------------
-const output = $("#console-output");
-
-function appendOutput(text, className) {
-  const span = document.createElement("span");
-  span.textContent = text.endsWith("\n") ? text : text + "\n";
-  if (className) span.className = className;
-  output.append(span);
-}
-
-async function runConsole() {
-  const button = $("#console-run");
-  button.disabled = true;
-  try {
-    const value = await nnplay.runPython($("#console-input").value);
-    appendOutput(value === null ? "None" : JSON.stringify(value));
-  } catch (err) {
-    appendOutput(err.message, "error");
-  } finally {
-    button.disabled = false;
-  }
-}
-
-nnplay.on("log", ({ text, stream }) => appendOutput(text, stream === "stderr" ? "error" : undefined));
-$("#console-run").addEventListener("click", runConsole);
-$("#console-clear").addEventListener("click", () => output.replaceChildren());
-$("#console-input").addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !$("#console-run").disabled) runConsole();
 });

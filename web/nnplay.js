@@ -7,21 +7,38 @@ import BUILD from "./build-info.js";
 export class RpcClient {
   /** @param {Worker} worker */
   constructor(worker) {
-    this.worker = worker;
     this.nextId = 1;
-    /** @type {Map<number, {resolve: Function, reject: Function}>} */
+    /** @type {Map<number, {resolve: Function, reject: Function, method: string}>} */
     this.pending = new Map();
     /** @type {Map<string, Set<Function>>} */
     this.listeners = new Map();
-    worker.addEventListener("message", ({ data }) => this.receive(data));
+    this.attach(worker);
+  }
+
+  /** Talk to `worker` from now on; messages of any earlier worker are ignored. */
+  attach(worker) {
+    this.worker = worker;
+    worker.addEventListener("message", ({ data }) => this.worker === worker && this.receive(data));
     // A worker that cannot even start (script error, CSP) fails every call, and says why.
     worker.addEventListener("error", (e) => {
       e.preventDefault();
+      if (this.worker !== worker) return;
       const message = e.message || "the worker script failed to load";
       this.receive({ event: "error", stage: "worker", message, kind: "WorkerError" });
-      for (const { reject } of this.pending.values()) reject(Object.assign(new Error(message), { kind: "WorkerError" }));
-      this.pending.clear();
+      this.rejectAll(message, "WorkerError");
     });
+  }
+
+  /** Fail every call still waiting for a reply (the worker that owed it is gone). */
+  rejectAll(message, kind) {
+    for (const { reject } of this.pending.values()) reject(Object.assign(new Error(message), { kind }));
+    this.pending.clear();
+  }
+
+  /** Are calls other than pings waiting for the worker? */
+  busy() {
+    for (const { method } of this.pending.values()) if (method !== "ping") return true;
+    return false;
   }
 
   /**
@@ -33,7 +50,7 @@ export class RpcClient {
   call(method, params = {}, transfer = []) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, method });
       this.worker.postMessage({ id, method, params }, transfer);
     });
   }
@@ -62,29 +79,116 @@ export class RpcClient {
     this.pending.delete(message.id);
     if (message.error) {
       const { message: text, kind, traceback } = message.error;
-      waiter.reject(Object.assign(new Error(kind && kind !== "Error" ? `${kind}: ${text}` : text), { kind, traceback }));
+      const { line } = message.error;
+      waiter.reject(Object.assign(new Error(kind && kind !== "Error" ? `${kind}: ${text}` : text), { kind, traceback, line }));
     } else {
       waiter.resolve(message.result);
     }
   }
 }
 
+/** How long the worker may leave a ping unanswered, while calls wait on it, before "unresponsive". */
+export const UNRESPONSIVE_MS = 15000;
+const PING_EVERY_MS = 2000;
+
+/**
+ * The worker's life: start it, restart it when Pyodide reports a fatal error (the worker then
+ * emits "crashed"; every waiting call is rejected with kind "WorkerRestarted"), and watch that it
+ * answers. Events it adds to the worker's own: "restarting" {reason}, "restarted" {reason, timings},
+ * "unresponsive" {ms} (a ping went unanswered UNRESPONSIVE_MS while calls waited) and "responsive".
+ */
+class Supervisor {
+  constructor(client, workerURL) {
+    this.client = client;
+    this.workerURL = workerURL;
+    this.interruptBuffer = null; // Int32Array on a SharedArrayBuffer (cross-origin isolated pages only)
+    this.restarts = 0;
+    this.ready = this.watchReady();
+    client.on("interrupt-buffer", ({ buffer }) => { this.interruptBuffer = new Int32Array(buffer); });
+    // After the page's own "crashed" listeners have run:
+    client.on("crashed", ({ message }) => queueMicrotask(() => this.restart(`it crashed (${message})`)));
+    this.ping = null; // {sent, flagged}
+    setInterval(() => this.heartbeat(), PING_EVERY_MS);
+  }
+
+  watchReady() {
+    const ready = this.client.call("ready");
+    ready.catch(() => {}); // failures are reported through the "error" event; avoid an unhandled rejection
+    return ready;
+  }
+
+  heartbeat() {
+    const now = performance.now();
+    if (this.ping) {
+      if (!this.ping.flagged && now - this.ping.sent > UNRESPONSIVE_MS) {
+        this.ping.flagged = true;
+        this.client.receive({ event: "unresponsive", ms: Math.round(now - this.ping.sent) });
+      }
+      return;
+    }
+    if (!this.client.busy()) return;
+    const ping = (this.ping = { sent: now, flagged: false });
+    this.client.call("ping").then(() => {
+      if (this.ping !== ping) return;
+      this.ping = null;
+      if (ping.flagged) this.client.receive({ event: "responsive" });
+    }, () => {});
+  }
+
+  /** Ask running Python code to stop (KeyboardInterrupt); false when this page cannot interrupt. */
+  interrupt() {
+    if (!this.interruptBuffer) return false;
+    Atomics.store(this.interruptBuffer, 0, 2); // 2 = SIGINT, as Pyodide's setInterruptBuffer expects
+    return true;
+  }
+
+  /** End the worker and start a fresh one (boot again); resolves when it is ready. */
+  restart(reason = "it was asked to") {
+    const old = this.client.worker;
+    old.terminate();
+    this.restarts += 1;
+    this.interruptBuffer = null;
+    const wasFlagged = this.ping?.flagged;
+    this.ping = null;
+    if (wasFlagged) this.client.receive({ event: "responsive" });
+    this.client.attach(new Worker(this.workerURL, { type: "module", name: "nnplay-python" }));
+    this.client.rejectAll(`The Python worker was restarted because ${reason}.`, "WorkerRestarted");
+    this.client.receive({ event: "restarting", reason });
+    this.ready = this.watchReady();
+    return this.ready.then((info) => {
+      this.client.receive({ event: "restarted", reason, timings: info.timings });
+      return info;
+    });
+  }
+}
+
 /** Start the worker and build the `window.nnplay` API around it. */
 export function createNnplay(workerURL = new URL("./worker.js", import.meta.url)) {
   const client = new RpcClient(new Worker(workerURL, { type: "module", name: "nnplay-python" }));
-  const ready = client.call("ready");
+  const life = new Supervisor(client, workerURL);
   // The compute backend that actually runs: "webgpu" | "numpy" (null before any model exists).
   // Python streams {event: "backend", backend, requested, notice} whenever a model picks one.
   const backendState = { backend: null, notice: null, requested: "auto" };
   client.on("backend", ({ backend, notice, requested }) => Object.assign(backendState, { backend, notice, requested }));
-  ready.catch(() => {}); // failures are reported through the "error" event; avoid an unhandled rejection
+  client.on("restarting", () => Object.assign(backendState, { backend: null, notice: null, requested: "auto" }));
   return {
     /** The nnplay (= pyengine) version of this build. */
     version: BUILD.version,
-    /** Resolves with {timings, versions} once pyengine is imported in the worker; rejects if boot fails. */
-    ready,
+    /** Resolves with {timings, versions} once pyengine is imported in the worker; rejects if boot
+     *  fails. After a restart this is the new worker's boot. */
+    get ready() { return life.ready; },
     /** Run Python in the worker; resolves to the JSON value of the last expression. */
     runPython: (code) => client.call("runPython", { code }),
+    /** Run the learner's code; a Model it builds becomes the playground's network.
+     *  Resolves to {value: repr text | null, adopted: {variable, spec} | null}. */
+    runCode: (code) => client.call("playground.runCode", { code }),
+    /** Ask running Python code to stop with KeyboardInterrupt; false when the page is not
+     *  cross-origin isolated (then only restart() stops it). */
+    interrupt: () => life.interrupt(),
+    /** End the Python worker and boot a fresh one (all Python state is lost); resolves when ready. */
+    restart: (reason) => life.restart(reason),
+    /** How many times the worker was restarted. */
+    get restarts() { return life.restarts; },
     /** Fetch the MNIST binary into the worker's file system (/data/mnist.bin); resolves to its header. */
     loadMnist: () => client.call("loadMnist"),
     /** Does this browser give the worker a WebGPU adapter? */

@@ -5,6 +5,9 @@
 //           {event: "epoch", ...}            streamed by Python methods through pyengine.rpc.emit()
 //           {event: "error", stage, message, kind}                  boot failed (the page shows it)
 //           {event: "log", stream, text}     Python's stdout / stderr
+//           {event: "crashed", message}      Pyodide hit a fatal error; the page restarts the worker
+//           {event: "interrupt-buffer", buffer}  a SharedArrayBuffer: writing 2 into it raises
+//                                            KeyboardInterrupt in running Python (isolated pages only)
 //
 // Methods served here in JavaScript are in JS_METHODS; every other method name goes to
 // pyengine.rpc.dispatch(), so Python modules add methods with @rpc.method("name").
@@ -58,6 +61,24 @@ self.fetch = async (input, init) => {
 // --- boot ------------------------------------------------------------------------------------
 let pyodide = null;
 let rpc = null; // the pyengine.rpc module (a PyProxy)
+let interruptBuffer = null; // Int32Array the page writes 2 into to stop the learner's code
+let crashed = false;
+
+function reportCrash(err) {
+  if (crashed) return;
+  crashed = true;
+  emit("crashed", { message: String(err?.message ?? err) });
+}
+
+/** Run the learner's code with the Stop button armed: a stale stop request must not hit it. */
+async function userCode(work) {
+  if (interruptBuffer) Atomics.store(interruptBuffer, 0, 0);
+  try {
+    return await work();
+  } finally {
+    if (interruptBuffer) Atomics.store(interruptBuffer, 0, 0);
+  }
+}
 const timings = {};
 
 async function stage(name, work) {
@@ -84,6 +105,14 @@ async function boot() {
       stdout: (text) => emit("log", { stream: "stdout", text }),
       stderr: (text) => emit("log", { stream: "stderr", text }),
     });
+    // A fatal error (e.g. the wasm stack overflowing) leaves Pyodide unusable and the call that
+    // caused it unanswered: tell the page, which starts a fresh worker.
+    if (pyodide._api) pyodide._api.on_fatal = (err) => reportCrash(err);
+    if (self.crossOriginIsolated && typeof SharedArrayBuffer === "function") {
+      interruptBuffer = new Int32Array(new SharedArrayBuffer(4));
+      pyodide.setInterruptBuffer(interruptBuffer);
+      emit("interrupt-buffer", { buffer: interruptBuffer.buffer });
+    }
   });
   await stage("numpy", () => pyodide.loadPackage("numpy", { messageCallback: () => {} }));
   await stage("engine", async () => {
@@ -191,7 +220,10 @@ async function probeWebGPU() {
 /** Parse the JSON reply of pyengine.rpc into a result, or throw its error. */
 function unwrap(json) {
   const reply = JSON.parse(json);
-  if (reply.error) throw Object.assign(new Error(reply.error.message), { kind: reply.error.kind, traceback: reply.error.traceback });
+  if (reply.error) {
+    const { message, kind, traceback, line } = reply.error;
+    throw Object.assign(new Error(message), { kind, traceback, line });
+  }
   return reply.result;
 }
 
@@ -203,13 +235,14 @@ const JS_METHODS = {
   async runPython({ code }) {
     if (typeof code !== "string") throw Object.assign(new Error("runPython needs {code: string}"), { kind: "BadParams" });
     await booted;
-    return unwrap(await rpc.run_python(code));
+    return userCode(async () => unwrap(await rpc.run_python(code)));
   },
 };
 
 async function callPython(method, params) {
   await booted;
-  return unwrap(await rpc.dispatch(method, JSON.stringify(params ?? {})));
+  const run = async () => unwrap(await rpc.dispatch(method, JSON.stringify(params ?? {})));
+  return method === "playground.runCode" ? userCode(run) : run();
 }
 
 self.onmessage = async ({ data }) => {
@@ -222,6 +255,7 @@ self.onmessage = async ({ data }) => {
     const handler = Object.hasOwn(JS_METHODS, method) ? JS_METHODS[method] : (p) => callPython(method, p);
     post({ id, result: await handler(params ?? {}) });
   } catch (err) {
+    if (/Pyodide already (fatally failed|exited)/.test(String(err?.message))) reportCrash(err);
     const bootFailed = err.stage !== undefined;
     post({
       id,
@@ -229,6 +263,7 @@ self.onmessage = async ({ data }) => {
         message: bootFailed ? `Python failed to start (${err.stage}): ${err.message}` : String(err.message ?? err),
         kind: bootFailed ? "BootError" : err.kind ?? err.name ?? "Error",
         ...(err.traceback ? { traceback: err.traceback } : {}),
+        ...(err.line ? { line: err.line } : {}),
       },
     });
   }
