@@ -57,6 +57,8 @@ MNIST_VERSION = "1.1.0"
 VENDOR = {
     "uplot": ("1.6.32", ["dist/uPlot.esm.js", "dist/uPlot.min.css"], "LICENSE"),
     "sortablejs": ("1.15.7", ["modular/sortable.esm.js"], "LICENSE"),
+    "codemirror": ("5.65.21", ["lib/codemirror.js", "lib/codemirror.css", "mode/python/python.js",
+                               "addon/edit/matchbrackets.js"], "LICENSE"),
 }
 MNIST_MAGIC = b"NNPMNST1"
 
