@@ -229,6 +229,90 @@ def test_images_uploaded_per_class_become_the_dataset_and_a_bad_file_is_refused(
     shot(ui, "images-per-class")
 
 
+def autosaved(page):
+    """Wait for the next autosave (the body's stamp changes)."""
+    stamp = page.evaluate("document.body.dataset.autosaved || ''")
+    wait_until(page, "s => (document.body.dataset.autosaved || '') !== s", 20, stamp)
+
+
+def reload_app(page):
+    page.reload()
+    harness.wait_ready(page)
+    page.wait_for_selector("body[data-app=ready]", state="attached", timeout=60_000)
+
+
+@pytest.mark.timeout(240)
+def test_uploaded_images_come_back_after_a_reload_and_stay_out_of_the_share_link(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})  # its own IndexedDB
+    try:
+        page = open_app(context, server.url)
+        dot = lambda r: [[255 if (x - 14) ** 2 + (y - 14) ** 2 <= r * r else 0 for x in range(28)]  # noqa: E731
+                         for y in range(28)]
+        page.click("#image-upload summary")
+        for k, (name, n) in enumerate([("small dot", 6), ("big dot", 4)]):
+            set_field(page, f"image-class-{k}-name", name)
+            page.set_input_files(f"[data-testid=image-class-{k}-files]", files=[
+                {"name": f"{k}-{j}.png", "mimeType": "image/png", "buffer": png(dot(3 + 6 * k + j % 2))} for j in range(n)])
+            wait_until(page, f"document.querySelector('[data-testid=image-class-{k}-count]').textContent === '{n} images'", 10)
+        page.click("[data-testid=image-use]")
+        info = wait_until(page, "(t => t.startsWith('images') && t)(document.querySelector('[data-testid=data-info]').textContent)", 20)
+        assert "classes small dot big dot" in info and "8 training and 2 validation" in info
+        wait_until(page, "document.querySelector('[data-testid=setting-dataset]').value === 'images'", 10)
+        autosaved(page)
+
+        reload_app(page)
+        if not page.evaluate("document.querySelector('#image-upload').open"):
+            page.click("#image-upload summary")
+        assert page.input_value("[data-testid=image-class-0-name]") == "small dot"
+        assert page.input_value("[data-testid=image-class-1-name]") == "big dot"
+        assert page.inner_text("[data-testid=image-class-0-count]") == "6 images"
+        assert page.inner_text("[data-testid=image-class-1-count]") == "4 images"
+        assert page.input_value("[data-testid=setting-dataset]") == "images"
+        assert page.inner_text("[data-testid=data-info]") == info
+        shot(page, "images-restored")
+
+        # The share link carries the data choice, never the pictures; opened elsewhere it explains
+        # that the images must be uploaded again and starts on the default data.
+        wait_until(page, "document.body.dataset.autosaved", 20)  # the restored state is saved (and linked) again
+        link = page.input_value("[data-testid=share-url]")
+        shared = json.loads(base64.urlsafe_b64decode(link.split("#s=")[1] + "=="))
+        assert set(shared) == {"spec", "settings"} and shared["settings"]["dataset"] == "images"
+        assert len(link) < 2000, "the share link holds more than a network and settings"
+        other = browser.new_context()
+        try:
+            elsewhere = open_app(other, link)
+            assert "at least two classes" in elsewhere.inner_text("#message")
+            assert elsewhere.inner_text("[data-testid=data-info]").startswith("spiral")
+            assert elsewhere.input_value("[data-testid=setting-dataset]") == "spiral"
+        finally:
+            other.close()
+
+        # A damaged autosave of the uploads: a message, an empty panel, the default data; no crash.
+        page.evaluate("""() => new Promise((resolve, reject) => {
+            const open = indexedDB.open('nnplay', 1);
+            open.onsuccess = () => {
+              const store = open.result.transaction('autosave', 'readwrite').objectStore('autosave');
+              const get = store.get('state');
+              get.onsuccess = () => {
+                store.put({ ...get.result, uploads: [{ name: 'x', images: ['not base64!'] }] }, 'state');
+                store.transaction.oncomplete = () => { open.result.close(); resolve(); };
+              };
+            };
+            open.onerror = () => reject(open.error);
+        })""")
+        reload_app(page)
+        message = page.inner_text("#message")
+        assert "autosaved image uploads could not be restored" in message and "image 1 is not 28×28" in message
+        assert "at least two classes" in message
+        assert page.inner_text("[data-testid=data-info]").startswith("spiral")
+        assert page.text_content("[data-testid=image-class-0-count]") == "0 images"  # (the panel may be closed)
+        assert page.input_value("[data-testid=image-class-0-name]") == "class 0"
+        assert not page.is_disabled("[data-testid=play]")
+        shot(page, "images-damaged-autosave")
+    finally:
+        context.close()
+
+
 def test_every_visible_control_has_a_label_and_focus_is_visible(ui):
     unlabelled = ui.evaluate("""() => [...document.querySelectorAll('input, select, textarea, button')]
         .filter(e => e.offsetParent !== null && !(e.labels?.length || e.getAttribute('aria-label')

@@ -7,7 +7,7 @@ import { Builder } from "./builder.js";
 import { Charts, drawHeatmap, drawNeurons, drawLayerViews, drawConfusion } from "./views.js";
 import { autosave, readHash, shareURL } from "./storage.js";
 import { startDrawing } from "./draw.js";
-import { startImageUpload } from "./images.js";
+import { startImageUpload, IMAGE_SIZE } from "./images.js";
 
 const $ = (s) => document.querySelector(s);
 const VIEW_INTERVAL_MS = 700; // live views refresh at most this often while training
@@ -173,22 +173,29 @@ class App {
   // --- settings and data ----------------------------------------------------------------------
   async settingChanged(key, value) {
     if (this.settings[key] === value) return; // "change" on blur with the value already applied
+    const before = this.settings[key];
     this.settings[key] = value;
     this.refreshData(this.settings);
     this.refreshTrain(this.settings);
-    if (["dataset", "noise", "points", "ratio", "mnistCount"].includes(key)) await this.loadData();
-    else if (key === "backend") await this.setBackend(value);
+    if (["dataset", "noise", "points", "ratio", "mnistCount"].includes(key)) {
+      if (!(await this.loadData()) && key === "dataset") { // e.g. "images" before any upload: keep the data shown
+        this.settings.dataset = before;
+        this.refreshData(this.settings);
+      }
+    } else if (key === "backend") await this.setBackend(value);
     else if (key !== "batchSize" && key !== "patience") await this.applyNetwork();
     this.saveSoon();
   }
 
   dataOptions() {
     const s = this.settings;
+    if (s.dataset === "images") return { classes: this.uploads.usable(), size: IMAGE_SIZE, ratio: s.ratio };
     return s.dataset === "mnist" ? { count: s.mnistCount, ratio: s.ratio } : { n: s.points, noise: s.noise, ratio: s.ratio };
   }
 
   async loadData(name = this.settings.dataset, options = this.dataOptions()) {
     await this.pause();
+    if (name === "images" && !(options.classes?.length >= 2)) return this.tooFewImages();
     const shown = $("#data-info").textContent;
     try {
       if (name === "mnist") $("#data-info").textContent = "Loading MNIST…";
@@ -206,6 +213,23 @@ class App {
       this.message(err.message);
       return false;
     }
+  }
+
+  /** "images" is the data choice but fewer than two classes have pictures (e.g. a link, which never carries them). */
+  async tooFewImages() {
+    const text = "Uploaded images need at least two classes with pictures: under “Upload images per class”, "
+      + "pick images for each class and press “Use these images”.";
+    if (this.data) {
+      this.message(text); // the data already loaded stays
+      return false;
+    }
+    const box = $("#message"); // an earlier error (e.g. why the autosaved uploads are gone) stays in view
+    const earlier = !box.hidden && box.dataset.kind === "error" ? `${box.textContent}\n` : "";
+    this.settings.dataset = DEFAULTS.dataset; // nothing loaded yet (a reload or a link): start on the default data
+    this.refreshData(this.settings);
+    await this.loadData();
+    this.message(`${earlier}${text} The ${DEFAULTS.dataset} data is loaded meanwhile.`);
+    return false;
   }
 
   async setBackend(name) {
@@ -333,6 +357,16 @@ class App {
     return { spec: this.goodSpec ?? this.spec(), settings: this.settings };
   }
 
+  /** Put the autosave's image uploads back into the upload panel (before the data is loaded). */
+  restoreUploads(saved) {
+    if (saved?.uploads == null) return;
+    try {
+      this.uploads.set(saved.uploads);
+    } catch (err) {
+      this.message(`The autosaved image uploads could not be restored (${err.message}); upload them again.`);
+    }
+  }
+
   saveSoon(delay = 1500) {
     clearTimeout(this.saveTimer);
     this.saveTimer = setTimeout(async () => {
@@ -342,7 +376,7 @@ class App {
       if (this.options.embed) return; // an embedded widget keeps no autosave (see pageOptions)
       try {
         const weights = this.goodSpec ? await this.nnplay.save() : null;
-        await autosave.save({ ...this.state(), weights });
+        await autosave.save({ ...this.state(), weights, uploads: this.uploads.get() }); // never in the share link
         document.body.dataset.autosaved = String(Date.now());
       } catch (err) {
         console.warn(`autosave failed: ${err.message}`);
@@ -359,6 +393,7 @@ class App {
       this.message(`The shared link could not be read (${err.message}); the default network is shown instead.`);
     }
     const stored = this.options.embed ? null : await autosave.load().catch(() => null);
+    this.restoreUploads(stored);
     // The autosave's weights also apply under a link to the very same network (a plain reload).
     const saved = !shared || JSON.stringify(shared.spec) === JSON.stringify(stored?.spec) ? stored : null;
     const source = shared ?? saved;
@@ -474,11 +509,16 @@ class App {
       const ok = await this.loadData("csv", { text: await file.text(), label: label === "" ? null : label, ratio: this.settings.ratio });
       if (ok) this.message(`${file.name}: ${this.data.train + this.data.val} rows loaded; set the input to [${this.data.input_shape}].`, "info");
     });
-    startImageUpload($("#image-classes"), $("#image-add-class"), $("#image-use"), async (classes, size) => {
+    this.uploads = startImageUpload($("#image-classes"), $("#image-add-class"), $("#image-use"), async (classes, size) => {
       const ok = await this.loadData("images", { classes, size, ratio: this.settings.ratio });
+      if (ok) {
+        this.settings.dataset = "images"; // a reload, and a change of the train ratio, load them again
+        this.refreshData(this.settings);
+        this.saveSoon();
+      }
       const want = `${size},${size},1`;
       if (ok && this.input.join() !== want) this.message(`Images loaded; set the input shape to [${size}, ${size}, 1] to train on them.`, "info");
-    }, (text) => this.message(text));
+    }, (text) => this.message(text), () => this.saveSoon());
     $("#code-kind").addEventListener("change", () => this.showCode());
     $("#code").addEventListener("toggle", () => this.showCode());
     new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && this.showCode()).observe($("#code-view"));

@@ -1,5 +1,5 @@
 // Keeping and sharing: the share URL (network + settings, never weights or code) and the autosave
-// in IndexedDB (network, weights, settings, data choice).
+// in IndexedDB (network, weights, settings, data choice, uploaded images).
 
 const DB_NAME = "nnplay";
 const STORE = "autosave";
@@ -69,7 +69,7 @@ async function withStore(mode, work) {
   }
 }
 
-/** Autosave {spec, settings, weights: Uint8Array, savedAt}. */
+/** Autosave {spec, settings, weights: Uint8Array, uploads: [{name, images: [base64]}], savedAt}. */
 export const autosave = {
   save: (state) => withStore("readwrite", (s) => s.put({ ...state, savedAt: Date.now() }, "state")),
   load: () => withStore("readonly", (s) => s.get("state")),
