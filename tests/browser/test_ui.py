@@ -196,6 +196,26 @@ def test_a_lenet_like_net_built_by_clicks_trains_on_mnist_past_90_percent(ui):
     print(f"a vertical stroke is read as {guess}")
     shot(ui, "draw-a-digit")
 
+    # Another preset on the same data is a new network: the trained net's counters must not stay.
+    assert ui.inner_text("[data-testid=val-accuracy]").endswith("%")
+    ui.select_option("[data-testid=preset]", "mnist")
+    wait_until(ui, "nnplay.getSpec().then(s => s.input[0] === 24 && s.layers.length === 6)", 30)  # ConvNetJS MNIST net
+    wait_until(ui, "document.querySelector('[data-testid=val-accuracy]').textContent === '–'", 10)
+    assert ui.inner_text("[data-testid=epoch-count]") == "0" and ui.inner_text("[data-testid=example-count]") == "0"
+    assert ui.evaluate("document.querySelector('[data-testid=epoch-progress]').value") == 0
+    assert ui.evaluate("document.querySelector('[data-testid=val-accuracy]').dataset.value") == ""
+
+    # While playing, the button reads "Pause" behind two CSS-drawn bars (no glyph a font may lack).
+    ui.click("[data-testid=play]")
+    wait_until(ui, "document.querySelector('[data-testid=play]').getAttribute('aria-label') === 'Pause'", 10)
+    assert ui.inner_text("[data-testid=play]").strip() == "Pause"
+    bars = ui.evaluate("(s => [s.content, s.borderLeftWidth, s.borderRightWidth])(getComputedStyle("
+                       "document.querySelector('[data-testid=play]'), '::before'))")
+    assert bars[0] == '""' and all(float(w.rstrip("px")) > 2 for w in bars[1:]), bars
+    ui.locator("#transport").screenshot(path=str(ARTIFACTS / "ui-pause-button.png"))
+    ui.click("[data-testid=play]")
+    wait_until(ui, "document.querySelector('#btn-play').textContent.includes('Play')", 60)
+
 
 def png(pixels):
     """A greyscale PNG of rows of 0..255 values (no image library needed)."""
@@ -329,5 +349,25 @@ def test_a_network_with_joins_shows_its_layer_graph(ui):
     wait_until(ui, "nnplay.getSpec().then(s => s.layers.some(l => l.type === 'add'))", 30)
     assert ui.is_visible("[data-testid=graph]")
     assert ui.locator("[data-testid=graph] path.join").count() >= 1  # the shortcut arcs
+    # Every label inside its box; a very long name ends in "…" with the whole name in its tooltip.
+    # (Names come from presets, files, links or Python: a model file brings this one.)
+    long_name = "the_classifier_head_of_this_small_residual_network"
+    model = ui.evaluate("""async n => {
+        const spec = await nnplay.getSpec();
+        spec.layers[10].name = n;
+        await nnplay.setSpec(spec);
+        return Array.from(await nnplay.save()); }""", long_name)
+    ui.set_input_files("[data-testid=load-model]", files=[
+        {"name": "long-name.nnplay", "mimeType": "application/octet-stream", "buffer": bytes(model)}])
+    wait_until(ui, "document.querySelector('[data-testid=graph] text.graph-label:last-of-type title')", 20)
+    boxes = ui.evaluate("""() => [...document.querySelectorAll('[data-testid=graph] text.graph-label')].map(t => {
+        const r = t.previousElementSibling.getBoundingClientRect(), b = t.getBoundingClientRect();
+        const svg = t.ownerSVGElement.getBoundingClientRect();
+        return {text: t.firstChild.textContent, title: t.querySelector('title')?.textContent ?? null,
+                inside: b.left >= r.left && b.right <= r.right && r.right <= svg.right}; })""")
+    assert all(b["inside"] for b in boxes), [b for b in boxes if not b["inside"]]
+    assert boxes[-1]["text"].endswith("…") and boxes[-1]["title"] == f"{long_name} (dense)"
+    assert "globalavgpool2d_9 (globalavgpool2d)" in [b["text"] for b in boxes]  # widened, not cut
+    ui.locator("[data-testid=layer-10]").screenshot(path=str(ARTIFACTS / "ui-long-layer-name.png"))
     ui.locator("[data-testid=graph]").scroll_into_view_if_needed()
     shot(ui, "graph")

@@ -201,6 +201,7 @@ class App {
       if (name === "mnist") $("#data-info").textContent = "Loading MNIST…";
       this.data = await this.nnplay.loadDataset(name, options);
       const d = this.data;
+      this.clearTrainingCounters(); // the last validation accuracy was measured on other data
       $("#data-info").textContent = `${d.name}: ${d.train} training and ${d.val} validation examples, `
         + `input [${d.input_shape.join(", ")}]${d.classes.length ? `, classes ${d.classes.join(" ")}` : ""}`;
       $("#draw-wrap").hidden = d.name !== "mnist";
@@ -254,7 +255,7 @@ class App {
   async play() {
     if (this.training) return this.pause();
     const s = this.settings;
-    $("#btn-play").textContent = "⏸ Pause";
+    $("#btn-play").textContent = "Pause"; // style.css draws its pause bars (many fonts lack "⏸")
     $("#btn-play").setAttribute("aria-label", "Pause");
     this.training = this.nnplay.train({ batchSize: s.batchSize, earlyStopping: s.patience > 0 ? s.patience : undefined });
     this.viewTimer = setInterval(() => this.refreshViews(), VIEW_INTERVAL_MS);
@@ -311,6 +312,14 @@ class App {
     this.confusionDue = true;
   }
 
+  /** Clear what describes past training: validation accuracy, examples/s, the epoch's progress. */
+  clearTrainingCounters() {
+    $("#val-accuracy").textContent = "–";
+    $("#val-accuracy").dataset.value = "";
+    $("#rate").textContent = "–";
+    $("#epoch-progress").value = 0;
+  }
+
   /** Charts, heatmap, layer pictures, confusion matrix; `all` also redraws the slower ones. */
   async refreshViews(all = false) {
     if (!this.goodSpec || !this.data) return;
@@ -324,6 +333,7 @@ class App {
       this.charts.update(m);
       $("#epoch-count").textContent = String(m.epoch);
       $("#example-count").textContent = m.examples.toLocaleString("en");
+      if (m.examples === 0) this.clearTrainingCounters(); // a new network, a reset or a loaded model
       const twoD = this.data.kind === "2d" && this.input.length === 1 && this.input[0] === 2;
       $("#heatmap").hidden = !twoD;
       if (twoD) {

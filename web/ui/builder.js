@@ -112,8 +112,12 @@ export class Builder {
     const names = this.names();
     this.list.replaceChildren(...this.layers.map((layer, i) => this.renderLayer(layer, i, names)));
     if (this.info) this.showInfo(this.info);
+    this.redrawGraph();
+  }
+
+  redrawGraph() {
     const graph = document.querySelector("#graph");
-    if (graph) drawGraph(graph, this.layers, names);
+    if (graph) drawGraph(graph, this.layers, this.names());
   }
 
   renderLayer(layer, i, names) {
@@ -198,6 +202,7 @@ export class Builder {
   setField(i, name, value) {
     if (value === undefined) delete this.layers[i][name];
     else this.layers[i][name] = value;
+    if (name === "inputs") this.redrawGraph(); // the graph's arcs follow the join's inputs
     this.onChange(this.layers); // no re-render: keep the focus where the learner is typing
   }
 }
@@ -208,6 +213,8 @@ const REQUIRED_DEFAULTS = { units: 10, filters: 8, kernel_size: 3, target_shape:
 /**
  * The layer DAG as SVG when the network has joins (a layer with `inputs`): one box per layer top to
  * bottom, a straight edge from the layer before, and an arc on the right for each named input further up.
+ * The boxes widen for long labels up to GRAPH_LABEL_CHARS characters; a longer label ends in "…" and its
+ * <title> (the tooltip) holds it whole.
  */
 export function drawGraph(svg, layers, names) {
   const joined = layers.some((l) => Array.isArray(l.inputs));
@@ -223,7 +230,9 @@ export function drawGraph(svg, layers, names) {
     return n;
   };
   const all = ["input", ...names];
-  const row = 26, w = 150, x = 10;
+  const labels = all.map((name, k) => (k === 0 ? "input" : `${name} (${layers[k - 1].type})`));
+  const chars = Math.min(GRAPH_LABEL_CHARS, Math.max(...labels.map((t) => t.length)));
+  const row = 26, x = 10, w = Math.max(150, Math.ceil(chars * GRAPH_CHAR_PX) + 12);
   const y = (k) => 8 + k * row; // box k: 0 is the input
   svg.setAttribute("viewBox", `0 0 ${w + 120} ${y(all.length) + 4}`);
   svg.setAttribute("width", String(w + 120));
@@ -241,8 +250,21 @@ export function drawGraph(svg, layers, names) {
       if (from >= 0) edge(from, k, from !== k - 1);
     }
   });
-  all.forEach((name, k) => {
+  labels.forEach((full, k) => {
     node("rect", { x, y: y(k), width: w, height: 18, rx: 4, class: "graph-node" });
-    node("text", { x: x + 6, y: y(k) + 13, class: "graph-label" }, k === 0 ? "input" : `${name} (${layers[k - 1].type})`);
+    const text = node("text", { x: x + 6, y: y(k) + 13, class: "graph-label" },
+      full.length > GRAPH_LABEL_CHARS ? `${full.slice(0, GRAPH_LABEL_CHARS - 1)}…` : full);
+    // A font wider than assumed (measurable only when the graph is displayed): shorten until it fits.
+    while (text.textContent.length > 2 && text.getComputedTextLength?.() > w - 12) {
+      text.textContent = `${text.textContent.replace(/…$/, "").slice(0, -1)}…`;
+    }
+    if (text.textContent !== full) {
+      const title = document.createElementNS(NS, "title");
+      title.textContent = full;
+      text.append(title);
+    }
   });
 }
+
+const GRAPH_LABEL_CHARS = 40; // the longest label shown whole in the layer graph
+const GRAPH_CHAR_PX = 6.1; // one character of .graph-label (10px monospace, style.css)
