@@ -53,6 +53,11 @@ nnplay.on("progress", showProgress);
 nnplay.on("error", showBootError);
 $("#version").textContent = `v${nnplay.version}`;
 
+// Messages stick just under the header (style.css), whose height changes as it wraps.
+new ResizeObserver(([entry]) => {
+  document.documentElement.style.setProperty("--header-height", `${Math.ceil(entry.borderBoxSize[0].blockSize)}px`);
+}).observe($("header"));
+
 nnplay.ready.then(({ timings }) => {
   const total = STAGES.reduce((acc, s) => acc + timings[s], 0);
   $("#boot-progress").value = 1;

@@ -8,11 +8,13 @@ import { Charts, drawHeatmap, drawNeurons, drawLayerViews, drawConfusion } from 
 import { autosave, readHash, shareURL } from "./storage.js";
 import { startDrawing } from "./draw.js";
 import { startImageUpload, IMAGE_SIZE } from "./images.js";
+import { CodePanel } from "./code.js";
 
 const $ = (s) => document.querySelector(s);
 const VIEW_INTERVAL_MS = 700; // live views refresh at most this often while training
 const LAYER_VIEWS_MS = 5000; // the layer pictures and the confusion matrix at most this often
 const CONFUSION_MS = 3000;
+const AUTOSAVE_TRAINING_MS = 15000; // while training, the autosave (weights included) is this fresh
 
 /**
  * How the page was opened: `index.html?embed=1&preset=mnist&panels=builder,charts&autoplay=1` is one
@@ -86,6 +88,9 @@ class App {
       }
     });
     for (const id of ["#layers-view", "#output"]) observer.observe($(id));
+    this.ready = true; // the worker answers (false while it restarts)
+    this.snapshot = null; // the last autosaved state, kept in memory too (embeds have no autosave)
+    this.code = new CodePanel(this);
     this.wire();
   }
 
@@ -137,7 +142,7 @@ class App {
       this.goodSpec = spec;
       this.saveSoon();
       this.refreshViews(true);
-      if (!$("#code").hidden) this.showCode();
+      this.code.networkChanged();
       if (wasTraining) this.play(); // a change made while playing keeps playing
       return true;
     } catch (err) {
@@ -259,6 +264,7 @@ class App {
     $("#btn-play").setAttribute("aria-label", "Pause");
     this.training = this.nnplay.train({ batchSize: s.batchSize, earlyStopping: s.patience > 0 ? s.patience : undefined });
     this.viewTimer = setInterval(() => this.refreshViews(), VIEW_INTERVAL_MS);
+    this.autosaveTimer = setInterval(() => this.saveSoon(0), AUTOSAVE_TRAINING_MS);
     try {
       const r = await this.training;
       if (r.stopped === "early_stopping") this.message(`Early stopping after epoch ${r.epoch}.`, "info");
@@ -267,6 +273,7 @@ class App {
     } finally {
       this.training = null;
       clearInterval(this.viewTimer);
+      clearInterval(this.autosaveTimer);
       $("#btn-play").textContent = "▶ Play";
       $("#btn-play").setAttribute("aria-label", "Play");
       await this.refreshViews(true);
@@ -288,6 +295,7 @@ class App {
       this.message(err.message);
     }
     await this.refreshViews(true);
+    this.saveSoon();
   }
 
   async reset() {
@@ -295,6 +303,7 @@ class App {
     await this.nnplay.reset();
     $("#epoch-progress").value = 0;
     await this.refreshViews(true);
+    this.saveSoon();
   }
 
   onProgress(e) {
@@ -383,10 +392,13 @@ class App {
       history.replaceState(null, "", shareURL(this.state()));
       $("#share-url").value = location.href;
       $("#embed-snippet").value = embedSnippet(this.state());
-      if (this.options.embed) return; // an embedded widget keeps no autosave (see pageOptions)
+      if (!this.ready) return; // a restarting worker has nothing worth keeping
       try {
         const weights = this.goodSpec ? await this.nnplay.save() : null;
-        await autosave.save({ ...this.state(), weights, uploads: this.uploads.get() }); // never in the share link
+        this.snapshot = { ...this.state(), weights, savedAt: Date.now() };
+        if (this.options.embed) return; // an embedded widget keeps no autosave (see pageOptions)
+        // uploads and code drafts are never in the share link
+        await autosave.save({ ...this.state(), weights, uploads: this.uploads.get(), code: this.code.drafts() });
         document.body.dataset.autosaved = String(Date.now());
       } catch (err) {
         console.warn(`autosave failed: ${err.message}`);
@@ -404,6 +416,7 @@ class App {
     }
     const stored = this.options.embed ? null : await autosave.load().catch(() => null);
     this.restoreUploads(stored);
+    this.code.restoreDrafts(stored?.code);
     // The autosave's weights also apply under a link to the very same network (a plain reload).
     const saved = !shared || JSON.stringify(shared.spec) === JSON.stringify(stored?.spec) ? stored : null;
     const source = shared ?? saved;
@@ -440,6 +453,73 @@ class App {
     this.saveSoon(0);
   }
 
+  /** Show a model the learner's code built (already the worker's network), keeping its weights. */
+  async adoptModel(spec) {
+    const weights = await this.nnplay.save();
+    await this.showSpec(spec);
+    await this.nnplay.load(weights); // showSpec may have rebuilt the net: put the code's weights back
+    await this.refreshViews(true);
+  }
+
+  /** End the Python worker and start a fresh one; `recover` then restores the autosave. */
+  restartWorker(reason) {
+    return this.nnplay.restart(reason).catch((err) => this.message(`The Python worker could not restart: ${err.message}`));
+  }
+
+  /** The worker is going (a crash, or a restart): stop everything that talks to it. */
+  workerLost(reason) {
+    this.ready = false;
+    clearInterval(this.viewTimer);
+    clearInterval(this.autosaveTimer);
+    clearTimeout(this.saveTimer); // never autosave the fresh, empty worker over the good state
+    clearTimeout(this.checkTimer);
+    this.training = null;
+    $("#btn-play").textContent = "▶ Play";
+    $("#btn-play").setAttribute("aria-label", "Play");
+    $("#worker-stuck").hidden = true;
+    this.setTrainable(false);
+    this.message(`The Python worker stopped (${reason}). Restarting it…`);
+    document.body.dataset.app = "restarting";
+  }
+
+  /** A fresh worker is up: put back the last autosave (network, weights, settings, data). */
+  async recover(reason) {
+    const snap = (this.options.embed ? null : await autosave.load().catch(() => null)) ?? this.snapshot;
+    this.goodSpec = null; // the new worker has no network: the next applyNetwork must build it
+    this.data = null;
+    this.points = null;
+    this.ready = true;
+    this.code.setRunning(null);
+    try {
+      if (snap?.spec) {
+        const [settings] = sanitize(snap.settings ?? {});
+        Object.assign(this.settings, settings);
+        this.refreshData(this.settings);
+        this.refreshTrain(this.settings);
+        const built = await this.showSpec(snap.spec);
+        await this.loadData();
+        if (built && snap.weights) {
+          await this.nnplay.load(snap.weights);
+          await this.showSpec(snap.spec);
+        }
+      } else {
+        await this.applyNetwork();
+        await this.loadData();
+      }
+      if (this.settings.backend === "webgpu") await this.setBackend("webgpu");
+      await this.refreshViews(true);
+      const when = snap?.savedAt ? new Date(snap.savedAt).toLocaleTimeString("en-GB") : null;
+      this.message(`The Python worker was restarted (${reason}). `
+        + (snap?.weights ? `Your network, settings, data and the weights autosaved at ${when} are back. ` : "Your network is back with fresh weights. ")
+        + "Variables from your Python code are gone: run it again if you need them.", "info");
+    } catch (err) {
+      this.message(`The Python worker was restarted, but restoring failed: ${err.message}`);
+    }
+    document.body.dataset.app = "ready";
+    document.body.dataset.recovered = String(Number(document.body.dataset.recovered ?? 0) + 1);
+    this.saveSoon();
+  }
+
   download(bytes, name) {
     const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
     const a = Object.assign(document.createElement("a"), { href: url, download: name });
@@ -461,14 +541,6 @@ class App {
       await this.refreshViews(true);
     } catch (err) {
       this.message(`${file.name}: ${err.message}`);
-    }
-  }
-
-  async showCode() {
-    try {
-      $("#code-view").textContent = await this.nnplay.code($("#code-kind").value);
-    } catch (err) {
-      $("#code-view").textContent = `(${err.message})`;
     }
   }
 
@@ -529,20 +601,19 @@ class App {
       const want = `${size},${size},1`;
       if (ok && this.input.join() !== want) this.message(`Images loaded; set the input shape to [${size}, ${size}, 1] to train on them.`, "info");
     }, (text) => this.message(text), () => this.saveSoon());
-    $("#code-kind").addEventListener("change", () => this.showCode());
-    $("#code").addEventListener("toggle", () => this.showCode());
-    new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && this.showCode()).observe($("#code-view"));
-    $("#console-adopt").addEventListener("click", async () => {
-      try {
-        const r = await nn.call("playground.adopt", { variable: "model" });
-        const weights = await nn.save();
-        await this.showSpec(r.spec);
-        await nn.load(weights);
-        this.message("The builder now shows the model from the Python console.", "info");
-      } catch (err) {
-        this.message(err.message);
-      }
+    nn.on("unresponsive", ({ ms }) => {
+      $("#worker-stuck-text").textContent = `The Python worker has not answered for ${Math.round(ms / 1000)} s: `
+        + "a long computation, or code that never ends. Wait, or stop it (your network comes back from the autosave).";
+      $("#worker-stuck").hidden = false;
     });
+    nn.on("responsive", () => ($("#worker-stuck").hidden = true));
+    $("#worker-restart").addEventListener("click", async () => {
+      $("#worker-stuck").hidden = true;
+      if (this.code.call) return this.code.stop();
+      await this.restartWorker("it did not answer and the restart button was pressed");
+    });
+    nn.on("restarting", ({ reason }) => this.workerLost(reason));
+    nn.on("restarted", ({ reason }) => this.recover(reason));
     startDrawing($("#draw"), async (pixels, size) => {
       if (!this.goodSpec || this.settings.dataset !== "mnist") return;
       const input = this.input;
