@@ -168,3 +168,34 @@ def test_edited_code_is_autosaved_and_comes_back_after_a_reload_without_running(
     assert "console draft" in app.evaluate("document.querySelector('#console .CodeMirror').CodeMirror.getValue()")
     assert app.evaluate("nnplay.getSpec()") == spec  # shown, not run
     assert "Edited" in app.inner_text("[data-testid=code-note]")
+
+
+def test_an_uploaded_csv_is_the_data_choice_and_comes_back_after_a_reload(app):
+    rows = "\n".join(f"{i % 7},{(i * 3) % 5},{int(i % 7 > 3)}" for i in range(50))
+    app.click("#data-panel summary:has-text('Upload a CSV')")
+    app.fill("[data-testid=csv-label]", "y")
+    app.set_input_files("[data-testid=csv-file]", files=[
+        {"name": "points.csv", "mimeType": "text/csv", "buffer": f"a,b,y\n{rows}\n".encode()}])
+    wait_until(app, "document.querySelector('[data-testid=data-info]').textContent.startsWith('csv:')", 20)
+    info = app.inner_text("[data-testid=data-info]")
+    assert app.input_value("[data-testid=setting-dataset]") == "csv"
+    stamp = app.evaluate("document.body.dataset.autosaved || ''")
+    wait_until(app, "s => (document.body.dataset.autosaved || '') !== s", 20, stamp)
+    assert "csv" not in app.evaluate("JSON.stringify(Object.keys(JSON.parse(atob("
+                                     "location.hash.slice(3).replaceAll('-', '+').replaceAll('_', '/')))))")
+    app.reload()
+    app.wait_for_selector("body[data-app=ready]", state="attached", timeout=60_000)
+    wait_until(app, "document.querySelector('[data-testid=data-info]').textContent.startsWith('csv:')", 20)
+    assert app.inner_text("[data-testid=data-info]") == info
+    assert app.input_value("[data-testid=csv-label]") == "y"
+    # Picking "csv" where no file was ever loaded (a fresh context) says so and keeps the data shown.
+    context = app.context.browser.new_context()
+    try:
+        fresh = open_app(context, app.url.split("#")[0])
+        shown = fresh.inner_text("[data-testid=data-info]")
+        fresh.select_option("[data-testid=setting-dataset]", "csv")
+        wait_until(fresh, "document.querySelector('#message').textContent.includes('No CSV file')", 10)
+        assert fresh.inner_text("[data-testid=data-info]") == shown
+        assert fresh.input_value("[data-testid=setting-dataset]") == "spiral"
+    finally:
+        context.close()

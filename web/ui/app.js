@@ -15,6 +15,7 @@ const VIEW_INTERVAL_MS = 700; // live views refresh at most this often while tra
 const LAYER_VIEWS_MS = 5000; // the layer pictures and the confusion matrix at most this often
 const CONFUSION_MS = 3000;
 const AUTOSAVE_TRAINING_MS = 15000; // while training, the autosave (weights included) is this fresh
+const CSV_AUTOSAVE_MAX = 8_000_000; // characters: a bigger uploaded CSV is used but not autosaved
 
 /**
  * How the page was opened: `index.html?embed=1&preset=mnist&panels=builder,charts&autoplay=1` is one
@@ -195,12 +196,16 @@ class App {
   dataOptions() {
     const s = this.settings;
     if (s.dataset === "images") return { classes: this.uploads.usable(), size: IMAGE_SIZE, ratio: s.ratio };
+    if (s.dataset === "csv") return { text: this.csv?.text ?? null, label: this.csv?.label ?? null, ratio: s.ratio };
     return s.dataset === "mnist" ? { count: s.mnistCount, ratio: s.ratio } : { n: s.points, noise: s.noise, ratio: s.ratio };
   }
 
   async loadData(name = this.settings.dataset, options = this.dataOptions()) {
     await this.pause();
-    if (name === "images" && !(options.classes?.length >= 2)) return this.tooFewImages();
+    if (name === "images" && !(options.classes?.length >= 2)) return this.noUpload();
+    if (name === "csv" && typeof options.text !== "string") {
+      return this.noUpload("No CSV file is loaded: pick one under “Upload a CSV”.");
+    }
     const shown = $("#data-info").textContent;
     try {
       if (name === "mnist") $("#data-info").textContent = "Loading MNIST…";
@@ -221,10 +226,10 @@ class App {
     }
   }
 
-  /** "images" is the data choice but fewer than two classes have pictures (e.g. a link, which never carries them). */
-  async tooFewImages() {
-    const text = "Uploaded images need at least two classes with pictures: under “Upload images per class”, "
-      + "pick images for each class and press “Use these images”.";
+  /** The data choice is an upload that is not here: "images" without two classes of pictures, or "csv"
+   *  without a file (e.g. a link, which never carries uploads). Says `text`; keeps or loads other data. */
+  async noUpload(text = "Uploaded images need at least two classes with pictures: under “Upload images per class”, "
+      + "pick images for each class and press “Use these images”.") {
     if (this.data) {
       this.message(text); // the data already loaded stays
       return false;
@@ -376,6 +381,18 @@ class App {
     return { spec: this.goodSpec ?? this.spec(), settings: this.settings };
   }
 
+  /** Put the autosave's uploaded CSV back (before the data is loaded). */
+  restoreCsv(saved) {
+    const csv = saved?.csv;
+    if (csv == null) return;
+    if (typeof csv.text !== "string" || typeof csv.name !== "string" || !(csv.label === null || typeof csv.label === "string")) {
+      this.message("The autosaved CSV upload is damaged; upload the file again.");
+      return;
+    }
+    this.csv = { name: csv.name, text: csv.text, label: csv.label };
+    $("#csv-label").value = csv.label ?? "";
+  }
+
   /** Put the autosave's image uploads back into the upload panel (before the data is loaded). */
   restoreUploads(saved) {
     if (saved?.uploads == null) return;
@@ -398,7 +415,8 @@ class App {
         this.snapshot = { ...this.state(), weights, savedAt: Date.now() };
         if (this.options.embed) return; // an embedded widget keeps no autosave (see pageOptions)
         // uploads and code drafts are never in the share link
-        await autosave.save({ ...this.state(), weights, uploads: this.uploads.get(), code: this.code.drafts() });
+        const csv = this.csv && this.csv.text.length <= CSV_AUTOSAVE_MAX ? this.csv : null;
+        await autosave.save({ ...this.state(), weights, uploads: this.uploads.get(), csv, code: this.code.drafts() });
         document.body.dataset.autosaved = String(Date.now());
       } catch (err) {
         console.warn(`autosave failed: ${err.message}`);
@@ -416,6 +434,7 @@ class App {
     }
     const stored = this.options.embed ? null : await autosave.load().catch(() => null);
     this.restoreUploads(stored);
+    this.restoreCsv(stored);
     this.code.restoreDrafts(stored?.code);
     // The autosave's weights also apply under a link to the very same network (a plain reload).
     const saved = !shared || JSON.stringify(shared.spec) === JSON.stringify(stored?.spec) ? stored : null;
@@ -587,9 +606,17 @@ class App {
     $("#csv-file").addEventListener("change", async (e) => {
       const file = e.target.files[0];
       if (!file) return;
-      const label = $("#csv-label").value.trim();
-      const ok = await this.loadData("csv", { text: await file.text(), label: label === "" ? null : label, ratio: this.settings.ratio });
-      if (ok) this.message(`${file.name}: ${this.data.train + this.data.val} rows loaded; set the input to [${this.data.input_shape}].`, "info");
+      const label = $("#csv-label").value.trim() || null;
+      const text = await file.text();
+      const ok = await this.loadData("csv", { text, label, ratio: this.settings.ratio });
+      e.target.value = ""; // picking the same file again (after fixing it) loads it again
+      if (!ok) return;
+      this.csv = { name: file.name, text, label };
+      this.settings.dataset = "csv"; // a reload, and a change of the train ratio, load it again
+      this.refreshData(this.settings);
+      this.saveSoon();
+      const kept = text.length <= CSV_AUTOSAVE_MAX ? "" : " (too big for the autosave: after a reload, pick it again)";
+      this.message(`${file.name}: ${this.data.train + this.data.val} rows loaded${kept}; set the input to [${this.data.input_shape}].`, "info");
     });
     this.uploads = startImageUpload($("#image-classes"), $("#image-add-class"), $("#image-use"), async (classes, size) => {
       const ok = await this.loadData("images", { classes, size, ratio: this.settings.ratio });

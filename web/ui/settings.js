@@ -10,11 +10,11 @@
 /** @type {Setting[]} */
 export const SETTINGS = [
   { key: "dataset", label: "Dataset", group: "data", type: "select", default: "spiral",
-    options: ["spiral", "circle", "xor", "gauss", "regression1d", "mnist", "images"] }, // images: the uploaded ones
+    options: ["spiral", "circle", "xor", "gauss", "regression1d", "mnist", "images", "csv"] }, // images, csv: uploaded
   { key: "noise", label: "Noise", group: "data", type: "number", default: 0, min: 0, max: 1, step: 0.05,
-    when: (s) => s.dataset !== "mnist" && s.dataset !== "images" },
+    when: (s) => !["mnist", "images", "csv"].includes(s.dataset) },
   { key: "points", label: "Points", group: "data", type: "number", default: 400, min: 10, max: 5000, step: 10,
-    when: (s) => s.dataset !== "mnist" && s.dataset !== "images" },
+    when: (s) => !["mnist", "images", "csv"].includes(s.dataset) },
   { key: "mnistCount", label: "Digits used", group: "data", type: "number", default: 4000, min: 100, max: 10000,
     step: 100, when: (s) => s.dataset === "mnist" },
   { key: "ratio", label: "Train ratio", group: "data", type: "number", default: 0.8, min: 0.1, max: 1, step: 0.05 },
