@@ -440,23 +440,7 @@ class App {
     const saved = !shared || JSON.stringify(shared.spec) === JSON.stringify(stored?.spec) ? stored : null;
     const source = shared ?? saved;
     if (source) {
-      const [settings, problems] = sanitize(source.settings ?? {});
-      if (problems.length) this.message(`Some settings in the ${shared ? "link" : "autosave"} were ignored: ${problems.join("; ")}`);
-      Object.assign(this.settings, settings);
-      this.refreshData(this.settings);
-      this.refreshTrain(this.settings);
-      const spec = source.spec;
-      const specOk = spec && typeof spec === "object" && Array.isArray(spec.layers) && Array.isArray(spec.input);
-      if (!specOk) this.message("The saved network is not a valid spec; the default network is shown instead.");
-      const built = specOk && (await this.showSpec(spec));
-      if (specOk && !built) {
-        this.message(`The ${shared ? "link" : "autosave"}'s network has problems (marked below); fix them or pick a preset.`);
-      }
-      if (!specOk) await this.showSpec(this.catalogue.presets.mlp.spec);
-      await this.loadData();
-      if (saved?.weights && built) {
-        await this.nnplay.load(saved.weights).then(() => this.showSpec(saved.spec)).catch((err) => this.message(err.message));
-      }
+      await this.applySaved(source, saved?.weights, shared ? "link" : "autosave");
     } else if (this.catalogue.presets[this.options.preset]) {
       const preset = this.catalogue.presets[this.options.preset];
       this.settings.dataset = preset.dataset;
@@ -470,6 +454,35 @@ class App {
     }
     await this.refreshViews(true);
     this.saveSoon(0);
+  }
+
+  /**
+   * Apply a saved {settings, spec} (from the link or the autosave: `from` names it in messages), load
+   * the data, then put `weights` back when the spec was built. Ignored settings, a broken spec (the
+   * MLP is shown instead) and unreadable weights each give a message. Resolves to: weights restored?
+   */
+  async applySaved(source, weights, from) {
+    const [settings, problems] = sanitize(source.settings ?? {});
+    if (problems.length) this.message(`Some settings in the ${from} were ignored: ${problems.join("; ")}`);
+    Object.assign(this.settings, settings);
+    this.refreshData(this.settings);
+    this.refreshTrain(this.settings);
+    const spec = source.spec;
+    const specOk = spec && typeof spec === "object" && Array.isArray(spec.layers) && Array.isArray(spec.input);
+    if (!specOk) this.message("The saved network is not a valid spec; the default network is shown instead.");
+    const built = specOk && (await this.showSpec(spec));
+    if (specOk && !built) this.message(`The ${from}'s network has problems (marked below); fix them or pick a preset.`);
+    if (!specOk) await this.showSpec(this.catalogue.presets.mlp.spec);
+    await this.loadData();
+    if (!weights || !built) return false;
+    try {
+      await this.nnplay.load(weights);
+      await this.showSpec(spec);
+      return true;
+    } catch (err) {
+      this.message(err.message);
+      return false;
+    }
   }
 
   /** Show a model the learner's code built (already the worker's network), keeping its weights. */
@@ -510,18 +523,9 @@ class App {
     this.ready = true;
     this.code.setRunning(null);
     try {
-      if (snap?.spec) {
-        const [settings] = sanitize(snap.settings ?? {});
-        Object.assign(this.settings, settings);
-        this.refreshData(this.settings);
-        this.refreshTrain(this.settings);
-        const built = await this.showSpec(snap.spec);
-        await this.loadData();
-        if (built && snap.weights) {
-          await this.nnplay.load(snap.weights);
-          await this.showSpec(snap.spec);
-        }
-      } else {
+      let weightsBack = false;
+      if (snap?.spec) weightsBack = await this.applySaved(snap, snap.weights, "autosave");
+      else {
         await this.applyNetwork();
         await this.loadData();
       }
@@ -529,7 +533,7 @@ class App {
       await this.refreshViews(true);
       const when = snap?.savedAt ? new Date(snap.savedAt).toLocaleTimeString("en-GB") : null;
       this.message(`The Python worker was restarted (${reason}). `
-        + (snap?.weights ? `Your network, settings, data and the weights autosaved at ${when} are back. ` : "Your network is back with fresh weights. ")
+        + (weightsBack ? `Your network, settings, data and the weights autosaved at ${when} are back. ` : "Your network is back with fresh weights. ")
         + "Variables from your Python code are gone: run it again if you need them.", "info");
     } catch (err) {
       this.message(`The Python worker was restarted, but restoring failed: ${err.message}`);
