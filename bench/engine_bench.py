@@ -69,16 +69,22 @@ class BackendMissing(Exception):
 
 
 # ---- training examples/s ------------------------------------------------------------------------
+def _runner(spec, dataset, n, mnist_path, backend):
+    """(x, y, model) for a training benchmark; raises BackendMissing (with why) when `backend` is missing."""
+    why = backend == "webgpu" and webgpu_unavailable()
+    if why:
+        raise BackendMissing(why)
+    x, y = examples(dataset, n, mnist_path)
+    return x, y, _model(spec, backend)
+
+
 def train_rate(spec, dataset, batch, steps, repeats, mnist_path="/data/mnist.bin", backend="numpy", warmup=3,
                target_s=None):
     """Examples/s of model.train_step over `steps` batches per repeat (best and every repeat), after
     `warmup` steps. With target_s, a slow runner times fewer steps (at least 1) so a repeat lasts about
     target_s: the last warm-up step's time decides (bench/peers.js does the same for the peers)."""
-    if backend == "webgpu" and webgpu_unavailable():
-        return {"na": webgpu_unavailable()}
-    x, y = examples(dataset, steps * batch, mnist_path)
     try:
-        model = _model(spec, backend)
+        x, y, model = _runner(spec, dataset, steps * batch, mnist_path, backend)
     except BackendMissing as e:
         return {"na": str(e)}
     step_time = None
@@ -101,11 +107,8 @@ def train_rate(spec, dataset, batch, steps, repeats, mnist_path="/data/mnist.bin
 async def train_for_memory(spec, dataset, batch, steps, mnist_path="/data/mnist.bin", backend="numpy"):
     """Train `steps` steps, yielding to the event loop between steps so the driver can sample the
     heaps; returns the worker's wasm memory (Pyodide's linear memory only grows: its size is the peak)."""
-    if backend == "webgpu" and webgpu_unavailable():
-        return {"na": webgpu_unavailable()}
-    x, y = examples(dataset, steps * batch, mnist_path)
     try:
-        model = _model(spec, backend)
+        x, y, model = _runner(spec, dataset, steps * batch, mnist_path, backend)
     except BackendMissing as e:
         return {"na": str(e)}
     for i in range(steps):
