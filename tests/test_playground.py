@@ -33,6 +33,7 @@ def fresh_session(monkeypatch):
 
 
 MLP = playground_presets()["mlp"]["spec"]
+MLP_STORED = {**MLP, "backend": "auto"}  # the session's spec always names the backend choice
 
 
 def test_spiral_trains_to_95_percent_and_reports_per_step_history():
@@ -62,7 +63,7 @@ def test_a_bad_spec_is_refused_and_the_previous_network_kept():
     ok("playground.setSpec", spec=MLP)
     reply = call("playground.setSpec", spec={"input": [2], "layers": [{"type": "dense", "units": -3}]})
     assert reply["error"]["kind"] == "SpecError" and "units" in reply["error"]["message"]
-    assert ok("playground.getSpec") == MLP
+    assert ok("playground.getSpec") == MLP_STORED
 
 
 def test_changing_only_the_optimizer_keeps_the_trained_weights():
@@ -163,7 +164,7 @@ def test_every_preset_exports_to_python_pytorch_and_keras(name):
 
 def test_adopt_takes_a_model_built_in_the_python_view():
     arun(rpc.run_python("import pyengine\nmodel = pyengine.build(" + repr(MLP) + ")"))
-    assert ok("playground.adopt")["spec"] == MLP
+    assert ok("playground.adopt")["spec"] == MLP_STORED
     rpc.USER_NAMESPACE.pop("model")
     assert call("playground.adopt")["error"]["kind"] == "NoModel"
 
@@ -172,11 +173,11 @@ def test_run_code_adopts_a_model_the_code_builds_and_reports_its_variable():
     rpc.USER_NAMESPACE.pop("model", None)
     r = ok("playground.runCode", code="import pyengine\nnet = pyengine.build(" + repr(MLP) + ")\n1 + 1")
     assert r["value"] == "2"
-    assert r["adopted"]["variable"] == "net" and r["adopted"]["spec"] == MLP
-    assert ok("playground.getSpec") == MLP
+    assert r["adopted"]["variable"] == "net" and r["adopted"]["spec"] == MLP_STORED
+    assert ok("playground.getSpec") == MLP_STORED
     # Code that builds no new model leaves the network alone, even if a model variable exists.
     again = ok("playground.runCode", code="x = net\n'hello'")
-    assert again == {"value": "'hello'", "adopted": None}
+    assert again == {"value": "hello", "adopted": None}
     # With several new models, `model` wins over any other name.
     other = {**MLP, "layers": [{"type": "dense", "units": 3}]}
     r = ok("playground.runCode", code=f"model = pyengine.build({MLP!r})\nzzz = pyengine.build({other!r})")

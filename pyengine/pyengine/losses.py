@@ -186,6 +186,12 @@ def get_loss(cfg):
     return lambda out, target: fn(out, target, **extra)
 
 
+# Losses whose output is a class score vector and whose targets are class labels.
+CLASS_LOSSES = ("softmax_cross_entropy", "hinge")
+# Losses that make the network a classifier (accuracy, confusion matrices, probabilities).
+CLASSIFIER_LOSSES = CLASS_LOSSES + ("binary_cross_entropy",)
+
+
 def accuracy(output, target, loss_type):
     """Fraction correct for classification losses, None for regression (mse, huber).
 

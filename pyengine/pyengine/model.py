@@ -9,23 +9,13 @@ import numpy as np
 
 from . import layers as layer_impls
 from . import losses, optim, spec as spec_mod
+from . import train as _train
+from .backends.webgpu import switch as _switch
+from .errors import DataError, NumericalError
+from .losses import CLASS_LOSSES
 from .tensor import Parameter, Tensor, no_grad
 
-# Losses whose output is a class score vector and whose targets are class labels.
-CLASS_LOSSES = ("softmax_cross_entropy", "hinge")
-
-
-class DataError(ValueError):
-    """Training or evaluation data that cannot be used as given (shape, dtype, NaN, labels)."""
-
-
-class NumericalError(RuntimeError):
-    """Training hit NaN/inf; the weights are left as they were before the failing step."""
-
-    def __init__(self, message, step=None, layer=None):
-        super().__init__(message)
-        self.step = step
-        self.layer = layer
+__all__ = ["Model", "build", "DataError", "NumericalError", "CLASS_LOSSES"]
 
 
 class _Context:
@@ -78,14 +68,12 @@ class Model:
 
         Weights and optimizer state carry over; if WebGPU is absent or cannot run this model, the
         model stays on NumPy and `backend_notice` says why (never an exception)."""
-        from .backends.webgpu import switch
-        return switch.set_backend(self, name)
+        return _switch.set_backend(self, name)
 
     def _sync_weights(self):
         """Make the NumPy parameters current (they lag behind while training runs on the GPU)."""
         if self._gpu is not None:
-            from .backends.webgpu import switch
-            switch.sync(self)
+            _switch.sync(self)
 
     # ---- description ---------------------------------------------------------------------
     @property
@@ -192,8 +180,7 @@ class Model:
 
     def _train_step_checked(self, x, y):
         if self._gpu is not None:
-            from .backends.webgpu import switch
-            loss = switch.train_step(self, x, y)
+            loss = _switch.train_step(self, x, y)
             if loss is not None:
                 return loss  # else the GPU failed and the model fell back: run this step on NumPy
         self.last_batch_accuracy = None
@@ -266,8 +253,7 @@ class Model:
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
             callbacks=(), early_stopping=None, shuffle=True, max_steps=None):
         """Train for `epochs` (or until `max_steps`); see pyengine.train.fit."""
-        from .train import fit
-        return fit(self, x, y, epochs=epochs, batch_size=batch_size, validation_split=validation_split,
+        return _train.fit(self, x, y, epochs=epochs, batch_size=batch_size, validation_split=validation_split,
                    validation_data=validation_data, callbacks=callbacks, early_stopping=early_stopping,
                    shuffle=shuffle, max_steps=max_steps)
 

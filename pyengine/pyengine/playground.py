@@ -5,8 +5,9 @@ history. Every method is registered as ``playground.<name>`` with ``@rpc.method`
 is an ``rpc.RpcError`` whose message names the problem, and a failed call leaves the session as it
 was (a bad spec, CSV or model file never replaces the working one).
 
-Training runs in chunks: after each time slice ``train`` awaits ``asyncio.sleep(0)``, which hands
-control back to the worker's event loop so a ``playground.pause`` request can arrive and be served.
+Training runs in chunks (pyengine.train.run_sliced over one resumable Trainer): after each time
+slice ``train`` awaits ``asyncio.sleep(0)``, which hands control back to the worker's event loop so
+that ``playground.pause`` or a change of settings can arrive and be served between two steps.
 
 Pixels (heatmaps, activations, filters, digits) and model files cross as base64 strings of bytes
 inside the JSON reply: the worker protocol carries JSON text, and base64 is 3x smaller than a list.
@@ -28,9 +29,14 @@ from . import losses as _losses
 from . import presets as _presets
 from . import rpc
 from . import spec as _spec
-from .model import CLASS_LOSSES, DataError, NumericalError, build
+from . import train as _train
+from .errors import DataError, NumericalError
+from .losses import CLASS_LOSSES, CLASSIFIER_LOSSES
+from .model import Model, build
 
 __all__ = ["SESSION", "Session", "parse_csv", "CsvError"]
+
+_MISSING_ARG = object()  # "not given" (None means "switch off", e.g. earlyStopping)
 
 TOY_DATASETS = {"spiral": _data.spiral, "circle": _data.circle, "xor": _data.xor, "gauss": _data.gauss}
 DATASETS = (*TOY_DATASETS, "regression1d", "mnist", "csv", "images")
@@ -133,70 +139,138 @@ def parse_csv(text, label=None):
 # --- the session --------------------------------------------------------------------------------
 
 
+# --- the session --------------------------------------------------------------------------------
+
+DEFAULT_PRESET = "mlp"
+TRAIN_DEFAULTS = {"batchSize": 16, "earlyStopping": None}
+REGRESSION_LOSSES = ("mse", "mae", "huber")
+
+
 class Session:
-    """Everything one playground page holds in the worker."""
+    """Everything one playground page holds in the worker: the one state the page renders.
+
+    State (``state()``, streamed as the "state" event after every change):
+      spec      the network, with its loss, full optimizer and the backend choice
+      data      the data choice (name, options) and what it holds (sizes, classes, kind)
+      train     the training settings (batchSize, earlyStopping)
+      counters  step, completed epochs, position in the epoch, examples, examples/s
+      history   (getMetrics) the per-step loss curve and per-epoch metrics
+      fit       whether the network can train on the data, and if not, why and what would fix it
+      training  whether a train() is running; backend: what runs and why
+
+    Changes while training: settings that keep the network (loss, optimizer, backend, batch size,
+    early stopping) apply between two steps and training goes on; a new network, new data, reset,
+    a loaded model or restore end the running train() first (it resolves with stopped: "changed").
+    A second train() while one runs is refused with kind "Busy".
+    """
 
     def __init__(self):
         self.spec = None
         self.model = None
         self.dataset = None  # dict: name, options, kind, x_train, y_train, x_val, y_val, classes, ...
+        self.train_settings = dict(TRAIN_DEFAULTS)
+        self.spec_is_default = False  # the network is the untouched default (data may replace it)
+        self.revision = 0
         self.training = False
+        self.run_token = 0  # bumped to end a running train() ("changed")
         self.pause_requested = False
         self.reset_counters()
 
+    # -- state --
+
     def reset_counters(self):
-        self.epoch = 0  # completed epochs
-        self.batch = 0  # position in the current epoch, in batches
-        self.order = None
-        self.examples = 0
-        self.step_loss = []
-        self.step_accuracy = []
-        self.epochs = []  # per-epoch metric dicts
-        self.examples_per_s = None
-        self.best = None
-        self.waited = 0
-        self.best_state = None
+        self.history = _train.History()
+        self.trainer = None
+        self.trainer_key = None
+
+    def counters(self):
+        t, h, m = self.trainer, self.history, self.model
+        return {"step": m.step_count if m else 0, "epoch": h.epoch, "batch": t.batch if t else 0,
+                "batches": t.batches if t else None, "examples": h.examples, "examples_per_s": h.examples_per_s}
+
+    def backend_state(self):
+        m = self.model
+        requested = (self.spec or {}).get("backend", "auto")
+        if m is None:
+            return {"requested": requested, "backend": None, "notice": None}
+        status = {"requested": m.requested_backend, "backend": m.backend, "notice": m.backend_notice}
+        extra = getattr(m, "backend_status", None)
+        if callable(extra):
+            extra = extra()
+        if isinstance(extra, dict):
+            status.update({k: v for k, v in extra.items() if k not in status or v is not None})
+        return status
+
+    def state(self):
+        return {"revision": self.revision, "spec": self.spec, "data": self.dataset_info(),
+                "train": dict(self.train_settings), "counters": self.counters(), "training": self.training,
+                "backend": self.backend_state(), "fit": self.fit_check(), "default": self.spec_is_default,
+                "last": self.history.epochs[-1] if self.history.epochs else None}
+
+    def changed(self, *what):
+        """Announce a change: the page re-renders from the "state" event."""
+        self.revision += 1
+        rpc.emit("state", change=list(what), **self.state())
+
+    def end_run(self):
+        """End a running train() at its next step boundary (it resolves with stopped: "changed")."""
+        if self.training:
+            self.run_token += 1
 
     # -- spec --
 
-    def check_spec(self, spec):
-        """Per-layer output shapes, parameter counts and messages, plus the spec-wide problems."""
-        layers = _spec.infer_shapes(spec)
-        try:
-            normalized = _spec.validate(spec)
-            problems = []
-        except _spec.SpecError as e:
-            normalized, problems = None, e.to_json()
-        except (TypeError, ValueError) as e:  # not even a dict
-            normalized, problems = None, [{"index": None, "name": None, "field": None, "message": str(e)}]
-        return {
+    def analyze(self, spec):
+        """(NormalizedSpec or None, the check info the builder shows, problems): one analysis."""
+        normalized, layers, problems = _spec.analyze(spec)
+        info = {
             "ok": normalized is not None,
             "layers": [{"output_shape": i.output_shape, "param_count": i.param_count, "messages": i.messages}
                        for i in layers],
-            "problems": problems,
+            "problems": [p.to_json() for p in problems],
             "output_shape": normalized.output_shape if normalized else None,
-            "param_count": normalized.param_count if normalized
-            else sum(i.param_count or 0 for i in layers),
+            "param_count": normalized.param_count if normalized else sum(i.param_count or 0 for i in layers),
             "names": [c["name"] for c in normalized.layers] if normalized else None,
         }
+        return normalized, info, problems
+
+    def check_spec(self, spec):
+        return self.analyze(spec)[1]
 
     def set_spec(self, spec, keep_weights=True):
-        """Build `spec`; keep the trained weights when only training settings changed."""
-        if self.training:
-            _fail("training is running: pause it before changing the network", "Busy")
-        try:
-            model = build(spec)
-        except _spec.SpecError as e:
-            _fail(str(e), "SpecError")
-        same_net = (self.model is not None and keep_weights
-                    and _net_part(self.model.spec) == _net_part(model.spec))
+        """Build `spec`; keep the trained weights (and counters) when only training settings changed.
+
+        A spec without a "backend" keeps the session's current backend choice. A bad spec raises
+        SpecError (kind "SpecError", details = the check info) and changes nothing."""
+        if isinstance(spec, dict) and "backend" not in spec:
+            spec = {**spec, "backend": (self.spec or {}).get("backend", "auto")}
+        normalized, info, problems = self.analyze(spec)
+        if normalized is None:
+            err = rpc.RpcError(str(_spec.SpecError(problems)), "SpecError")
+            err.details = info  # the builder marks each layer's problem from this
+            raise err
+        same_net = (self.model is not None and keep_weights and _net_part(self.model.spec) == _net_part(spec))
+        if not same_net:
+            self.end_run()
+        model = Model(normalized)
         if same_net:
             model.load_state_dict(self.model.state_dict())
             model.step_count = self.model.step_count
         else:
             self.reset_counters()
         self.spec, self.model = model.spec, model
-        return {"spec": self.spec, "kept_weights": same_net, **self.check_spec(self.spec)}
+        self.spec_is_default = False
+        self.changed("spec")
+        return {"spec": self.spec, "kept_weights": same_net, **info}
+
+    def set_backend(self, name):
+        if name not in _spec.BACKENDS:
+            _fail(f"backend must be one of {', '.join(_spec.BACKENDS)}, got {name!r}", "BadParams")
+        if self.spec is None:
+            _fail("no network yet: call setSpec(spec) first", "NoModel")
+        was_default = self.spec_is_default
+        self.set_spec({**self.spec, "backend": name})
+        self.spec_is_default = was_default
+        return self.backend_state()
 
     def require_model(self):
         if self.model is None:
@@ -206,26 +280,24 @@ class Session:
     # -- data --
 
     async def load_dataset(self, name, options=None):
-        options = dict(options or {})
-        if name not in DATASETS:
+        if not isinstance(name, str) or name not in DATASETS:
             _fail(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}", "DataError")
-        ratio = float(options.get("ratio", 0.8 if name not in ("mnist",) else 0.9))
-        if not 0.05 <= ratio <= 1.0:
-            _fail(f"train ratio must be between 0.05 and 1, got {ratio}", "DataError")
-        seed = int(options.get("seed", 0))
+        if options is not None and not isinstance(options, dict):
+            _fail(f"dataset options must be an object, got {type(options).__name__}", "BadParams")
+        options = dict(options or {})
+        self.end_run()  # new data ends a running train() now, not after the load
+        ratio = _number(options, "ratio", 0.9 if name == "mnist" else 0.8, 0.05, 1.0)
+        seed = _number(options, "seed", 0, 0, 2 ** 31 - 1, whole=True)
         extra = {}
         if name in TOY_DATASETS:
-            n = int(options.get("n", 500))
-            noise = float(options.get("noise", 0.0))
-            if not (10 <= n <= 20000):
-                _fail(f"n must be between 10 and 20000 points, got {n}", "DataError")
-            if not 0.0 <= noise <= 1.0:
-                _fail(f"noise must be between 0 and 1, got {noise}", "DataError")
+            n = _number(options, "n", 500, 10, 20000, whole=True)
+            noise = _number(options, "noise", 0.0, 0.0, 1.0)
             x, y = TOY_DATASETS[name](n, noise=noise, seed=seed)
             kind, classes = "2d", ["0", "1"]
         elif name == "regression1d":
-            n = int(options.get("n", 200))
-            x, y = _data.regression_1d(n, noise=float(options.get("noise", 0.0)), seed=seed)
+            n = _number(options, "n", 200, 10, 20000, whole=True)
+            noise = _number(options, "noise", 0.0, 0.0, 1.0)
+            x, y = _data.regression_1d(n, noise=noise, seed=seed)
             kind, classes = "1d", []
         elif name == "mnist":
             try:
@@ -237,7 +309,7 @@ class Session:
                 images, labels = _data.load_mnist(options.get("path", MNIST_PATH))
             except OSError as e:
                 _fail(f"MNIST is not available: {e}", "DataError")
-            count = int(options.get("count", len(images)))
+            count = _number(options, "count", len(images), 10, len(images), whole=True)
             order = np.random.default_rng(seed).permutation(len(images))[:count]  # the file is grouped by digit
             x, y = np.ascontiguousarray(images[order]), labels[order].astype(np.int64)
             kind, classes = "images", [str(i) for i in range(10)]
@@ -255,20 +327,40 @@ class Session:
         n_train = max(1, int(round(len(x) * ratio)))
         order = np.random.default_rng(seed + 1).permutation(len(x))
         tr, va = order[:n_train], order[n_train:]
+        self.end_run()
         self.dataset = {
-            "name": name, "options": {k: v for k, v in options.items() if k != "text"}, "kind": kind,
-            "x_train": x[tr], "y_train": y[tr], "x_val": x[va], "y_val": y[va], "classes": classes, **extra,
+            "name": name, "options": {k: v for k, v in options.items() if k not in ("text", "classes", "path")},
+            "kind": kind, "x_train": x[tr], "y_train": y[tr], "x_val": x[va], "y_val": y[va], "classes": classes,
+            **extra,
         }
-        self.order, self.batch = None, 0
-        return self.dataset_info()
+        applied = self._fit_default_network()
+        self.changed("data", *(["spec"] if applied else []))
+        info = self.dataset_info()
+        if applied:
+            info["applied_preset"] = applied
+        return info
+
+    def _fit_default_network(self):
+        """The untouched default network cannot take the new data: switch to the data's preset."""
+        if not self.spec_is_default or self.fit_check()["ok"]:
+            return None
+        key = _preset_for(self.dataset["name"])
+        if key is None:
+            return None
+        preset = _presets.playground_presets()[key]
+        self.set_spec(preset["spec"], keep_weights=False)
+        self.spec_is_default = True
+        rpc.emit("notice", message=f"The {self.dataset['name']} data needs another network: the "
+                                   f"“{preset['title']}” preset is loaded.", kind="info")
+        return key
 
     def dataset_info(self):
         d = self.dataset
         if d is None:
             return None
         info = {"name": d["name"], "options": d["options"], "kind": d["kind"], "train": len(d["x_train"]),
-                "val": len(d["x_val"]), "classes": d["classes"],
-                "input_shape": list(d["x_train"].shape[1:]), "suggested_input": _suggested_input(d)}
+                "val": len(d["x_val"]), "classes": d["classes"], "task": "classification" if d["classes"] else
+                "regression", "input_shape": list(d["x_train"].shape[1:]), "suggested_input": _suggested_input(d)}
         if "csv" in d:
             info["csv"] = d["csv"]
         return info
@@ -291,12 +383,12 @@ class Session:
             if len(shape) == 1 and round(math.sqrt(shape[0])) ** 2 == shape[0] and math.isqrt(shape[0]) <= h:
                 size = math.isqrt(shape[0])
                 return _data.mnist_arrays(x, np.zeros(len(x)), crop=size if size < h else None, flatten=True)[0]
-            want = "an input of [s, s, 1] or [s*s] with s <= %d" % h
+            want = f"an input of [{h}, {h}, 1], [{h}, {h}] or [{h * h}] (or a smaller square crop)"
         else:
             if tuple(x.shape[1:]) == shape:
                 return x
-            want = f"input {list(x.shape[1:])}"
-        _fail(f"the network's input is {list(shape)} but the dataset '{self.dataset['name']}' needs {want}; "
+            want = f"an input of {list(x.shape[1:])}"
+        _fail(f"the network's input is {list(shape)} but the {self.dataset['name']} data needs {want}; "
               "change the input shape", "DataError")
 
     def targets(self, y):
@@ -304,134 +396,212 @@ class Session:
         if model.loss_type == "binary_cross_entropy" and y.ndim == 1:
             out = model.output_shape
             return y.astype(np.float32).reshape((-1,) + tuple(out))
-        if model.loss_type in ("mse", "huber") and y.ndim == 1:
+        if model.loss_type in REGRESSION_LOSSES and y.ndim == 1:
             if self.dataset["classes"] and tuple(model.output_shape) == (len(self.dataset["classes"]),):
                 return np.eye(len(self.dataset["classes"]), dtype=np.float32)[y]  # one-hot regression target
             return y.astype(np.float32).reshape(-1, 1)
         return y
 
+    def fit_check(self):
+        """Can the network train on the data? {ok, reason, fixes: [{label, spec | preset}]}."""
+        m, d = self.model, self.dataset
+        if m is None:
+            return {"ok": False, "reason": "There is no network yet.", "fixes": []}
+        if d is None:
+            return {"ok": False, "reason": "No data is loaded yet.", "fixes": []}
+        fixes = []
+        key = _preset_for(d["name"])
+        if key is not None:
+            fixes.append({"label": f"Use the “{_presets.playground_presets()[key]['title']}” preset", "preset": key})
+        reason = None
+        try:
+            self.features(d["x_train"][:1])
+        except rpc.RpcError as e:
+            reason = str(e)
+            spec = {**self.spec, "input": _suggested_input(d)}
+            if _spec.analyze(spec)[0] is not None:
+                fixes.insert(0, {"label": f"Set the input to {_suggested_input(d)}", "spec": spec})
+        if reason is None:
+            reason = self._loss_problem(fixes)
+        if reason is None:
+            return {"ok": True, "reason": None, "fixes": []}
+        return {"ok": False, "reason": reason, "fixes": fixes}
+
+    def _loss_problem(self, fixes):
+        m, d = self.model, self.dataset
+        out = tuple(m.output_shape)
+        if not d["classes"]:  # regression targets
+            if m.loss_type not in REGRESSION_LOSSES:
+                layers = [dict(l) for l in self.spec["layers"]]
+                if layers and layers[-1].get("type") == "dense":
+                    layers[-1] = {**layers[-1], "units": int(np.prod(d["y_train"].shape[1:]) or 1)}
+                spec = {**self.spec, "layers": layers, "loss": "mse"}
+                if _spec.analyze(spec)[0] is not None:
+                    fixes.insert(0, {"label": "Use the mse loss (one output per target)", "spec": spec})
+                return (f"the {d['name']} data has numeric targets (regression), but the loss is {m.loss_type}, "
+                        "a classification loss: choose mse, mae or huber")
+            want = tuple(d["y_train"].shape[1:]) or (1,)
+            if out != want and not (out == (1,) and d["y_train"].ndim == 1):
+                return f"the network's output is {list(out)} but the {d['name']} targets are {list(want)}"
+            return None
+        k = len(d["classes"])
+        if m.loss_type in CLASS_LOSSES:
+            if len(out) != 1 or out[0] < k:
+                return (f"the {d['name']} data has {k} classes but the network's output is {list(out)}: "
+                        f"the last layer needs {k} units for {m.loss_type}")
+        elif m.loss_type == "binary_cross_entropy":
+            if k != 2 or out != (1,):
+                return (f"binary_cross_entropy needs 2 classes and 1 output; the data has {k} classes and the "
+                        f"output is {list(out)}")
+        elif out != (k,):  # regression losses on one-hot class targets
+            return (f"the {d['name']} data has {k} classes: with {m.loss_type} the output must be [{k}] "
+                    f"(one-hot targets), not {list(out)}; or choose softmax_cross_entropy")
+        return None
+
     # -- training --
 
-    async def train(self, steps=None, epochs=None, batch_size=16, early_stopping=None, max_seconds=None):
-        model = self.require_model()
-        d = self.require_data()
-        if self.training:
-            _fail("training is already running", "Busy")
-        if steps is not None and (not isinstance(steps, int) or steps < 1):
-            _fail(f"steps must be a positive integer, got {steps!r}", "BadParams")
-        if epochs is not None and (not isinstance(epochs, (int, float)) or epochs <= 0):
-            _fail(f"epochs must be a positive number, got {epochs!r}", "BadParams")
-        if not isinstance(batch_size, int) or not 1 <= batch_size <= 4096:
-            _fail(f"batch size must be a whole number from 1 to 4096, got {batch_size!r}", "BadParams")
-        x = self.features(d["x_train"])
-        y = self.targets(d["y_train"])
+    def set_train_settings(self, batchSize=None, earlyStopping=_MISSING_ARG):
+        """Change the training settings (they apply between two steps, also while training runs)."""
+        new = dict(self.train_settings)
+        if batchSize is not None:
+            if isinstance(batchSize, bool) or not isinstance(batchSize, int) or not 1 <= batchSize <= 4096:
+                _fail(f"batchSize must be a whole number from 1 to 4096, got {batchSize!r}", "BadParams")
+            new["batchSize"] = batchSize
+        if earlyStopping is not _MISSING_ARG:
+            try:
+                _train.early_stopping_settings(earlyStopping, True)
+            except ValueError as e:
+                _fail(f"earlyStopping: {e}", "BadParams")
+            new["earlyStopping"] = earlyStopping or None
+        if new != self.train_settings:
+            self.train_settings = new
+            self.changed("train")
+        return dict(self.train_settings)
+
+    def ensure_trainer(self):
+        """The Trainer for the current network, data and settings (made anew when one changed;
+        counters and curves carry on in the session's History)."""
+        m, d = self.require_model(), self.require_data()
+        s = self.train_settings
+        key = (id(m), id(d), m.loss_type, s["batchSize"], repr(s["earlyStopping"]))
+        if self.trainer is not None and self.trainer_key == key:
+            return self.trainer
+        fit = self.fit_check()
+        if not fit["ok"]:
+            _fail(f"this network cannot train on this data: {fit['reason']}", "DataError")
         has_val = len(d["x_val"]) > 0
-        xv = self.features(d["x_val"][:MAX_VAL_FOR_EPOCH]) if has_val else None
-        yv = self.targets(d["y_val"][:MAX_VAL_FOR_EPOCH]) if has_val else None
-        n = len(x)
-        batches = (n + batch_size - 1) // batch_size
-        if self.order is None or len(self.order) != n or self.batch >= batches:
-            self.order, self.batch = model.rng.permutation(n), 0
-        target_steps = steps
-        if epochs is not None:  # whole epochs from where we are (a partial epoch counts as started)
-            target_steps = int(math.ceil(epochs * batches)) - self.batch
-        self.training, self.pause_requested = True, False
-        start_step, losses_here, reason = model.step_count, [], "steps" if steps else "epochs"
-        t_start, t_chunk = time.perf_counter(), time.perf_counter()
-        last_progress = 0.0
-        stopping = _early_stopping(early_stopping, has_val)
+        validation = ((self.features(d["x_val"][:MAX_VAL_FOR_EPOCH]), self.targets(d["y_val"][:MAX_VAL_FOR_EPOCH]))
+                      if has_val else None)
         try:
-            while True:
-                if target_steps is not None and len(losses_here) >= target_steps:
-                    break
-                if self.pause_requested:
-                    reason = "paused"
-                    break
-                if max_seconds is not None and time.perf_counter() - t_start > max_seconds:
-                    reason = "time"
-                    break
-                idx = self.order[self.batch * batch_size:(self.batch + 1) * batch_size]
-                t0 = time.perf_counter()
-                try:
-                    loss = model.train_step(x[idx], y[idx])
-                except NumericalError as e:
-                    _fail(str(e), "NumericalError")
-                dt = time.perf_counter() - t0
-                acc = _losses.accuracy(model.last_batch_output, y[idx], model.loss_type)
-                rate = len(idx) / dt if dt > 0 else None
-                self.examples_per_s = rate if self.examples_per_s is None or rate is None else (
-                    0.8 * self.examples_per_s + 0.2 * rate)
-                self.examples += len(idx)
-                self.step_loss.append(loss)
-                self.step_accuracy.append(acc)
-                losses_here.append(loss)
-                self.batch += 1
-                now = time.perf_counter()
-                if now - last_progress > PROGRESS_SECONDS or self.batch == batches:
-                    last_progress = now
-                    rpc.emit("progress", stage="train", step=model.step_count, epoch=self.epoch + 1,
-                             batch=self.batch, batches=batches, loss=loss, accuracy=acc, examples=self.examples,
-                             examples_per_s=self.examples_per_s)
-                if self.batch >= batches:
-                    if self.end_epoch(x, y, xv, yv, stopping):
-                        reason = "early_stopping"
-                        break
-                    self.order, self.batch = model.rng.permutation(n), 0
-                if now - t_chunk > CHUNK_SECONDS:
-                    await asyncio.sleep(0)  # let a pause request (or any other message) in
-                    t_chunk = time.perf_counter()
+            trainer = _train.Trainer(m, self.features(d["x_train"]), self.targets(d["y_train"]),
+                                     batch_size=s["batchSize"], validation=validation,
+                                     early_stopping=s["earlyStopping"], history=self.history,
+                                     position_from=self.trainer if self.trainer_key and
+                                     self.trainer_key[1] == id(d) else None,
+                                     callbacks=[self._on_event])
+        except (DataError, ValueError) as e:
+            _fail(str(e), "DataError")
+        self.trainer, self.trainer_key = trainer, key
+        return trainer
+
+    def _on_event(self, event):
+        if event["event"] == "epoch":
+            rpc.emit("epoch", **{k: v for k, v in event.items() if k != "event"})
+
+    async def train(self, steps=None, epochs=None, batch_size=None, early_stopping=_MISSING_ARG, max_seconds=None):
+        if self.training:
+            _fail("training is already running: pause() it first, or wait for it to end", "Busy")
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+            _fail(f"steps must be a positive whole number, got {steps!r}", "BadParams")
+        if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, (int, float))
+                                   or not math.isfinite(epochs) or epochs <= 0):
+            _fail(f"epochs must be a positive finite number, got {epochs!r}", "BadParams")
+        if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
+                                        or not math.isfinite(max_seconds) or max_seconds <= 0):
+            _fail(f"maxSeconds must be a positive finite number of seconds, got {max_seconds!r}", "BadParams")
+        if steps is not None and epochs is not None:
+            _fail("give steps or epochs, not both", "BadParams")
+        self.set_train_settings(batch_size, early_stopping)
+        trainer = self.ensure_trainer()
+        if trainer.stopped == "early_stopping":  # a new run starts a new patience count
+            trainer.stopped, trainer.best, trainer.waited = None, None, 0
+        remaining = trainer.steps_for(steps, epochs)
+        limit = "steps" if steps is not None else "epochs"
+        token = self.run_token
+        start_step, start_epoch = self.model.step_count, self.history.epoch
+        losses_here = []
+        self.training, self.pause_requested = True, False
+        self.changed("training")
+
+        def should_stop():
+            if self.run_token != token:
+                return "changed"
+            if self.pause_requested:
+                return "paused"
+            t = self.ensure_trainer()  # settings changed between steps: a new trainer goes on
+            if t.stopped:
+                return t.stopped
+            if remaining is not None and len(losses_here) >= remaining:
+                return limit
+            return None
+
+        def step():
+            losses_here.append(self.trainer.step()["loss"])
+
+        def progress():
+            c = self.counters()
+            rpc.emit("progress", stage="train", loss=losses_here[-1] if losses_here else None,
+                     accuracy=self.history.step_accuracy[-1] if self.history.step_accuracy else None, **c)
+
+        try:
+            reason, _ = await _train.run_sliced(step, max_seconds=max_seconds, should_stop=should_stop,
+                                                on_progress=progress, slice_seconds=CHUNK_SECONDS,
+                                                progress_seconds=PROGRESS_SECONDS)
+        except NumericalError as e:
+            _fail(str(e), "NumericalError")
+        except rpc.RpcError:
+            raise
         finally:
             self.training = False
-        result = {"steps": model.step_count - start_step, "history": losses_here, "stopped": reason,
-                  "epoch": self.epoch, "examples": self.examples}
-        tail = losses_here[-10:] or self.step_loss[-10:]
+            self.changed("training", "counters")
+        if reason == "steps" and steps is None:
+            reason = "epochs" if epochs is not None else reason
+        result = {"steps": len(losses_here), "history": losses_here, "stopped": reason,
+                  "epoch": self.history.epoch, "epochs_done": self.history.epoch - start_epoch,
+                  "step": self.model.step_count if self.model else start_step, "examples": self.history.examples}
+        tail = losses_here[-10:] or self.history.step_loss[-10:]
         result["loss"] = float(np.mean(tail)) if tail else None
-        if has_val:
-            val = model.evaluate(xv, yv)
+        if reason == "changed":
+            return result  # the network or data is not the one trained: no evaluation
+        d = self.dataset
+        if len(d["x_val"]):
+            val = self.model.evaluate(*self.trainer.validation)
             result.update(accuracy=val["accuracy"], val_loss=val["loss"], val_accuracy=val["accuracy"])
         else:
-            accs = [a for a in self.step_accuracy[-10:] if a is not None]
+            accs = [a for a in self.history.step_accuracy[-10:] if a is not None]
             result["accuracy"] = float(np.mean(accs)) if accs else None
         return result
 
-    def end_epoch(self, x, y, xv, yv, stopping):
-        """Record an epoch's metrics and stream them; True when early stopping says stop."""
-        model, batches = self.model, self.batch
-        self.epoch += 1
-        loss = float(np.mean(self.step_loss[-batches:]))
-        accs = [a for a in self.step_accuracy[-batches:] if a is not None]
-        metrics = {"epoch": self.epoch, "step": model.step_count, "loss": loss,
-                   "accuracy": float(np.mean(accs)) if accs else None, "val_loss": None, "val_accuracy": None}
-        if xv is not None:
-            val = model.evaluate(xv, yv)
-            metrics.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
-        self.epochs.append(metrics)
-        rpc.emit("epoch", **metrics)
-        if not stopping:
-            return False
-        value = metrics[stopping["monitor"]]
-        sign = -1.0 if "accuracy" in stopping["monitor"] else 1.0
-        if self.best is None or sign * value < sign * self.best - stopping["min_delta"]:
-            self.best, self.waited, self.best_state = value, 0, model.state_dict()
-            return False
-        self.waited += 1
-        if self.waited >= stopping["patience"]:
-            model.load_state_dict(self.best_state)
-            rpc.emit("epoch", **metrics, early_stopped=True)
-            return True
-        return False
+    async def pause(self):
+        """Stop a running train() after its current step; resolves once the session is idle."""
+        was = self.training
+        self.pause_requested = was
+        await self.wait_idle()
+        return {"paused": was}
 
     def reset(self):
-        if self.training:
-            _fail("training is running: pause it before resetting", "Busy")
+        self.end_run()
         if self.spec is not None:
             self.model = build(self.spec)
         self.reset_counters()
+        self.changed("spec", "counters")
         return self.metrics()
 
     def evaluate(self, split="val"):
         model = self.require_model()
         d = self.require_data()
+        if split not in ("val", "train"):
+            _fail(f"split must be 'val' or 'train', got {split!r}", "BadParams")
         key = "val" if split == "val" and len(d["x_val"]) else "train"
         out = model.evaluate(self.features(d[f"x_{key}"]), self.targets(d[f"y_{key}"]))
         return {**out, "split": key, "examples": len(d[f"x_{key}"])}
@@ -448,6 +618,8 @@ class Session:
         if tuple(x.shape[1:]) != tuple(model.input_shape):
             _fail(f"inputs must have shape {list(model.input_shape)} (one example) or [n, "
                   f"{', '.join(map(str, model.input_shape))}], got {list(x.shape)}", "BadParams")
+        if not np.isfinite(x).all():
+            _fail("inputs contain NaN or infinite values", "BadParams")
         out = model.predict(x)
         result = {"outputs": out[0] if single else out}
         if model.loss_type in CLASS_LOSSES:
@@ -456,17 +628,10 @@ class Session:
         return result
 
     def metrics(self):
-        m = self.model
-        n = len(self.step_loss)
-        stride = max(1, n // 2000)  # the curve needs at most ~2000 points
-        return {
-            "step": m.step_count if m else 0, "epoch": self.epoch, "examples": self.examples,
-            "training": self.training, "examples_per_s": self.examples_per_s,
-            "step_loss": self.step_loss[::stride], "step_stride": stride,
-            "epochs": self.epochs, "last": self.epochs[-1] if self.epochs else None,
-            "backend": getattr(m, "backend", None),
-        }
-
+        h = self.history.to_json()
+        return {**self.counters(), "training": self.training, "step_loss": h["step_loss"],
+                "step_stride": h["step_stride"], "epochs": h["epochs"], "last": h["epochs"][-1] if h["epochs"] else None,
+                "backend": self.model.backend if self.model else None}
     # -- views --
 
     def heatmap(self, resolution=48, neurons=8, extent=6.0):
@@ -486,7 +651,7 @@ class Session:
             outputs = {k: v.data for k, v in (model.last_outputs or {}).items()}
         probs = model.output_probabilities(out.data)
         value = probs[:, 1] if probs.shape[1:] == (2,) else probs[:, 0] if probs.ndim == 2 else probs.ravel()
-        classifier = model.loss_type in CLASS_LOSSES + ("binary_cross_entropy",)
+        classifier = model.loss_type in CLASSIFIER_LOSSES
         main = to_u8(value, 0.0, 1.0) if classifier else to_u8(value)
         thumbs = []
         for cfg in model.nspec.layers[:-1]:
@@ -545,7 +710,7 @@ class Session:
         """Confusion matrix on the validation data (rows: true class) and misclassified examples."""
         model = self.require_model()
         d = self.require_data()
-        if model.loss_type not in CLASS_LOSSES + ("binary_cross_entropy",):
+        if model.loss_type not in CLASSIFIER_LOSSES:
             _fail("a confusion matrix needs a classifier (a classification loss)", "BadParams")
         key = "val" if len(d["x_val"]) else "train"
         xs, ys = d[f"x_{key}"][:limit], d[f"y_{key}"][:limit]
@@ -567,50 +732,182 @@ class Session:
         return {"split": key, "classes": d["classes"] or [str(c) for c in range(k)], "matrix": matrix,
                 "examples": examples, "total": len(ys), "wrong": int((pred != ys).sum())}
 
+    def curve(self, points=200):
+        """A 1-D regression network's fitted curve over the data's x range: {x, y} lists."""
+        model = self.require_model()
+        d = self.require_data()
+        if tuple(model.input_shape) != (1,) or d["kind"] != "1d":
+            _fail("the fitted curve needs 1-D data and a network with input [1]", "BadParams")
+        xs = np.concatenate([d["x_train"], d["x_val"]]) if len(d["x_val"]) else d["x_train"]
+        lo, hi = float(xs.min()), float(xs.max())
+        grid = np.linspace(lo, hi, int(points), dtype=np.float32).reshape(-1, 1)
+        out = model.predict(grid)
+        return {"x": grid[:, 0], "y": out.reshape(len(grid), -1)[:, 0]}
+
     # -- files --
 
     def save(self):
         return {"bytes": b64(_model_io.save(self.require_model()))}
 
-    def load(self, data):
-        if self.training:
-            _fail("training is running: pause it before loading a model", "Busy")
-        try:
-            raw = base64.b64decode(data, validate=True)
-        except (ValueError, TypeError):
-            _fail("the model file could not be read (bad base64)", "ModelFileError")
-        try:
-            model = _model_io.load(raw)
-        except _model_io.ModelFileError as e:
-            _fail(str(e), "ModelFileError")
-        except _spec.SpecError as e:
-            _fail(f"the model file holds an invalid network: {e}", "ModelFileError")
-        except Exception as e:  # noqa: BLE001 - any corruption is the file's problem, reported as such
-            _fail(f"the model file is corrupt ({type(e).__name__}: {e})", "ModelFileError")
-        self.model, self.spec = model, model.spec
+    def _adopt_model(self, model, what):
+        """Make `model` the session's network (a loaded file, an import, the learner's code). The
+        session's backend choice stays."""
+        self.end_run()
+        backend = (self.spec or {}).get("backend", "auto")
+        if model.requested_backend != backend:
+            model.set_backend(backend)
+        self.model, self.spec = model, {**model.spec, "backend": backend}
+        self.spec_is_default = False
         self.reset_counters()
+        self.changed("spec", "counters")
         return {"spec": self.spec, "step": model.step_count}
 
+    def load(self, data):
+        if not isinstance(data, str):
+            _fail(f"a model file must come as base64 text (bytes), got {type(data).__name__}", "ModelFileError")
+        raw = _decode_b64(data, "the model file")
+        model = _read_model_file(raw)
+        return self._adopt_model(model, "model file")
+
     def import_convnetjs(self, json_text):
-        if self.training:
-            _fail("training is running: pause it before importing", "Busy")
         try:
             model = _model_io.from_convnetjs(json_text)
         except Exception as e:  # noqa: BLE001 - every problem of the file becomes its message
             _fail(f"the ConvNetJS file could not be imported: {e}", "ImportError")
-        self.model, self.spec = model, model.spec
-        self.reset_counters()
-        return {"spec": self.spec}
+        return {"spec": self._adopt_model(model, "ConvNetJS file")["spec"]}
 
     def adopt(self, variable="model"):
         """Take a Model the learner built in the Python view (a variable of runPython's namespace)."""
-        from .model import Model
         value = rpc.USER_NAMESPACE.get(variable)
         if not isinstance(value, Model):
             _fail(f"the Python code did not leave a pyengine Model in the variable '{variable}'", "NoModel")
-        self.model, self.spec = value, value.spec
-        self.reset_counters()
-        return {"spec": self.spec}
+        return {"spec": self._adopt_model(value, "code")["spec"]}
+
+    # -- start-up and autosave --
+
+    def snapshot(self):
+        """What an autosave keeps: {spec, data: {name, options}, train, weights (base64), history}."""
+        d = self.dataset
+        return {"spec": self.spec, "data": {"name": d["name"], "options": d["options"]} if d else None,
+                "train": dict(self.train_settings),
+                "weights": b64(_model_io.save(self.model)) if self.model is not None else None,
+                "history": self.history.to_json() if self.model is not None else None}
+
+    async def restore(self, saved=None, data_options=None):
+        """Start (or start again) from saved state: {spec?, data?: {name, options}, train?, weights?, history?}
+        as snapshot() writes it (an autosave, a share link without weights, nothing at all).
+
+        Each part is checked on its own; a part that cannot be used is ignored, said in `ignored`
+        (field and why), and the default takes its place: the default network (the MLP preset) and
+        its data. Weights load only into the network they were saved with. `data_options` holds
+        what a link never carries (an uploaded CSV's text, uploaded images), merged into the data
+        options. Returns {ignored: [messages], weights: bool, history: bool, state}."""
+        await self.stop_run()
+        ignored = []
+        saved = saved if isinstance(saved, dict) else ({} if saved is None else None)
+        if saved is None:
+            ignored.append("the saved state is not an object")
+            saved = {}
+        presets = _presets.playground_presets()
+        spec = saved.get("spec")
+        built = False
+        if spec is not None:
+            try:
+                self.set_spec(spec, keep_weights=False)
+                built = True
+            except rpc.RpcError as e:
+                ignored.append(f"the network ({_first_line(str(e))})")
+        if not built:
+            self.set_spec(presets[DEFAULT_PRESET]["spec"], keep_weights=False)
+            self.spec_is_default = True
+        train = saved.get("train")
+        if train is not None:
+            if not isinstance(train, dict):
+                ignored.append(f"the training settings (not an object: {type(train).__name__})")
+            else:
+                for key in ("batchSize", "earlyStopping"):
+                    if key in train:
+                        try:
+                            self.set_train_settings(**{key: train[key]})
+                        except rpc.RpcError as e:
+                            ignored.append(f"train.{key} ({e})")
+                unknown = sorted(set(train) - {"batchSize", "earlyStopping"})
+                if unknown:
+                    ignored.append(f"unknown training setting(s) {', '.join(map(str, unknown))}")
+        data = saved.get("data")
+        loaded = False
+        if data is not None:
+            if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+                ignored.append("the data choice (it needs a dataset name)")
+            else:
+                options = data.get("options") or {}
+                if not isinstance(options, dict):
+                    ignored.append("the data options (not an object)")
+                    options = {}
+                if isinstance(data_options, dict):
+                    options = {**options, **data_options}
+                try:
+                    await self.load_dataset(data["name"], options)
+                    loaded = True
+                except rpc.RpcError as e:
+                    ignored.append(f"the data {data['name']!r} ({e})")
+        if not loaded:
+            name = presets[DEFAULT_PRESET]["dataset"] if not built else _dataset_for_spec(self.spec)
+            await self.load_dataset(name, {})
+        weights_back = False
+        if saved.get("weights") is not None and built:
+            try:
+                model = _read_model_file(_decode_b64(saved["weights"], "the saved weights"))
+                if _net_part(model.spec) != _net_part(self.spec):
+                    raise rpc.RpcError("they belong to another network than the saved one", "ModelFileError")
+                self.model.load_state_dict(model.state_dict())
+                self.model.step_count = model.step_count
+                weights_back = True
+            except (rpc.RpcError, ValueError) as e:
+                ignored.append(f"the saved weights ({e})")
+        history_back = False
+        if saved.get("history") is not None and weights_back:
+            try:
+                self.history = _train.History.from_json(saved["history"])
+                self.trainer, self.trainer_key = None, None
+                history_back = True
+            except ValueError as e:
+                ignored.append(f"the training history ({e})")
+        self.changed("spec", "data", "train", "counters")
+        return {"ignored": ignored, "weights": weights_back, "history": history_back, "state": self.state()}
+
+    async def stop_run(self):
+        """End a running train() (it resolves with stopped: "changed") and wait until it has."""
+        if self.training:
+            self.run_token += 1
+            await self.wait_idle()
+
+    async def wait_idle(self):
+        """Until the running train() has ended (it ends at its next step boundary)."""
+        while self.training:
+            await asyncio.sleep(0)
+
+
+def _first_line(text):
+    return text.split("\n", 1)[0] + (" …" if "\n" in text else "")
+
+
+def _decode_b64(data, what):
+    try:
+        return base64.b64decode(data, validate=True)
+    except (ValueError, TypeError):
+        _fail(f"{what} could not be read (bad base64)", "ModelFileError")
+
+
+def _read_model_file(raw):
+    try:
+        return _model_io.load(raw)
+    except _model_io.ModelFileError as e:
+        _fail(str(e), "ModelFileError")
+    except _spec.SpecError as e:
+        _fail(f"the model file holds an invalid network: {e}", "ModelFileError")
+    except Exception as e:  # noqa: BLE001 - any corruption is the file's problem, reported as such
+        _fail(f"the model file is corrupt ({type(e).__name__}: {e})", "ModelFileError")
 
 
 def _net_part(spec):
@@ -618,18 +915,38 @@ def _net_part(spec):
     return {"input": spec.get("input"), "layers": spec.get("layers"), "seed": spec.get("seed", 0)}
 
 
-def _early_stopping(cfg, has_val):
-    if not cfg:
-        return None
-    cfg = {"patience": cfg} if isinstance(cfg, int) and not isinstance(cfg, bool) else dict(cfg)
-    patience = cfg.get("patience")
-    if not isinstance(patience, int) or patience < 1:
-        _fail(f"early stopping patience must be a positive whole number, got {patience!r}", "BadParams")
-    cfg.setdefault("monitor", "val_loss" if has_val else "loss")
-    cfg.setdefault("min_delta", 0.0)
-    if cfg["monitor"].startswith("val_") and not has_val:
-        cfg["monitor"] = cfg["monitor"][4:]
-    return cfg
+def _preset_for(dataset):
+    """The first playground preset made for `dataset`, or None."""
+    for key, p in _presets.playground_presets().items():
+        if p["dataset"] == dataset:
+            return key
+    return None
+
+
+def _dataset_for_spec(spec):
+    """The data a network most likely wants (a preset's data when it is one, else by input shape)."""
+    for p in _presets.playground_presets().values():
+        if _net_part(p["spec"]) == _net_part(spec):
+            return p["dataset"]
+    shape = list(spec.get("input") or [])
+    if shape == [1]:
+        return "regression1d"
+    if len(shape) >= 2 or (len(shape) == 1 and shape[0] in (576, 784)):
+        return "mnist"
+    return "spiral"
+
+
+def _number(options, key, default, lo, hi, whole=False):
+    """A dataset option: a number (whole when `whole`) in [lo, hi]; a clear message otherwise."""
+    value = options.get(key, default)
+    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+          and (not whole or float(value).is_integer()))
+    if not ok:
+        kind = "a whole number" if whole else "a number"
+        _fail(f"dataset option {key!r} must be {kind} from {lo} to {hi}, got {value!r}", "DataError")
+    if not lo <= value <= hi:
+        _fail(f"dataset option {key!r} must be from {lo} to {hi}, got {value}", "DataError")
+    return int(value) if whole else float(value)
 
 
 def _suggested_input(d):
@@ -674,10 +991,15 @@ def _uploaded_images(options):
     return np.stack(xs), np.asarray(ys, dtype=np.int64), names
 
 
+
+
 SESSION = Session()
 
 
 # --- RPC methods --------------------------------------------------------------------------------
+# Every page request and every window.nnplay call is one of these: the page renders the "state"
+# events they cause, so what the API changes shows in the page and what the page changes is what
+# getSpec/getState/getMetrics return.
 
 
 def _layer_catalogue():
@@ -685,41 +1007,91 @@ def _layer_catalogue():
     return {"layers": {t: _spec.describe_fields(t) for t in _spec.LAYER_FIELDS},
             "joins": [t for t, lt in _spec.LAYER_TYPES.items() if lt.min_inputs > 1],
             "activations": list(_spec.ACTIVATIONS), "losses": losses_t, "optimizers": optimizers,
-            "optimizer_common": common, "datasets": list(DATASETS), "presets": _presets.playground_presets()}
+            "optimizer_common": common, "schedules": schedules, "datasets": list(DATASETS),
+            "presets": _presets.playground_presets(), "backends": list(_spec.BACKENDS),
+            "train_defaults": dict(TRAIN_DEFAULTS), "default_preset": DEFAULT_PRESET}
+
+
+def _is_same_net(spec, keep_weights):
+    return (SESSION.model is not None and keep_weights and isinstance(spec, dict)
+            and _net_part(SESSION.model.spec) == _net_part(spec))
 
 
 rpc.method("playground.catalogue")(_layer_catalogue)
 rpc.method("playground.checkSpec")(lambda spec: SESSION.check_spec(spec))
-rpc.method("playground.setSpec")(lambda spec, keepWeights=True: SESSION.set_spec(spec, keepWeights))
 rpc.method("playground.getSpec")(lambda: SESSION.spec)
+rpc.method("playground.getState")(lambda: SESSION.state())
 rpc.method("playground.datasetInfo")(lambda: SESSION.dataset_info())
-rpc.method("playground.pause")(lambda: _pause())
-rpc.method("playground.reset")(lambda: SESSION.reset())
 rpc.method("playground.evaluate")(lambda split="val": SESSION.evaluate(split))
 rpc.method("playground.predict")(lambda inputs: SESSION.predict(inputs))
 rpc.method("playground.getMetrics")(lambda: SESSION.metrics())
 rpc.method("playground.heatmap")(lambda resolution=48, neurons=8: SESSION.heatmap(resolution, neurons))
 rpc.method("playground.points")(lambda limit=1000: SESSION.points(limit))
+rpc.method("playground.curve")(lambda points=200: SESSION.curve(points))
 rpc.method("playground.layerViews")(lambda example=0: SESSION.layer_views(example))
 rpc.method("playground.confusion")(lambda limit=2000: SESSION.confusion(limit))
 rpc.method("playground.save")(lambda: SESSION.save())
-rpc.method("playground.load")(lambda bytes: SESSION.load(bytes))
-rpc.method("playground.importConvnetjs")(lambda json: SESSION.import_convnetjs(json))
-rpc.method("playground.adopt")(lambda variable="model": SESSION.adopt(variable))
+rpc.method("playground.snapshot")(lambda: SESSION.snapshot())
+rpc.method("playground.setBackend")(lambda name: SESSION.set_backend(name))
 
 
-def _pause():
-    SESSION.pause_requested = SESSION.training
-    return {"paused": SESSION.training}
+@rpc.method("playground.setTrainSettings")
+def _set_train_settings(**settings):
+    unknown = sorted(set(settings) - set(TRAIN_DEFAULTS))
+    if unknown:
+        _fail(f"unknown training setting(s) {', '.join(unknown)}; known: {', '.join(TRAIN_DEFAULTS)}", "BadParams")
+    return SESSION.set_train_settings(**settings)
+
+
+@rpc.method("playground.setSpec")
+async def _set_spec(spec, keepWeights=True):
+    if SESSION.training and not _is_same_net(spec, keepWeights):
+        await SESSION.stop_run()
+    return SESSION.set_spec(spec, keepWeights)
+
+
+@rpc.method("playground.pause")
+async def _pause():
+    return await SESSION.pause()
+
+
+@rpc.method("playground.reset")
+async def _reset():
+    await SESSION.stop_run()
+    return SESSION.reset()
+
+
+@rpc.method("playground.load")
+async def _load(bytes):  # noqa: A002 - the protocol's field name
+    await SESSION.stop_run()
+    return SESSION.load(bytes)
+
+
+@rpc.method("playground.importConvnetjs")
+async def _import_convnetjs(json):  # noqa: A002
+    await SESSION.stop_run()
+    return SESSION.import_convnetjs(json)
+
+
+@rpc.method("playground.adopt")
+async def _adopt(variable="model"):
+    await SESSION.stop_run()
+    return SESSION.adopt(variable)
+
+
+@rpc.method("playground.restore")
+async def _restore(saved=None, dataOptions=None):
+    return await SESSION.restore(saved, dataOptions)
 
 
 @rpc.method("playground.loadDataset")
 async def _load_dataset(name, options=None):
+    await SESSION.stop_run()
     return await SESSION.load_dataset(name, options)
 
 
 @rpc.method("playground.train")
-async def _train(steps=None, epochs=None, batchSize=16, earlyStopping=None, maxSeconds=None):
+async def _train_rpc(steps=None, epochs=None, batchSize=None, earlyStopping=_MISSING_ARG, maxSeconds=None):
     return await SESSION.train(steps, epochs, batchSize, earlyStopping, maxSeconds)
 
 
@@ -731,7 +1103,6 @@ async def _run_code(code):
 
     Returns ``{"value": repr of the last expression or None, "adopted": {"variable", "spec"} | None}``.
     """
-    from .model import Model
     ns = rpc.USER_NAMESPACE
     known = [v for v in ns.values() if isinstance(v, Model)] + [SESSION.model]  # by identity
     value = await rpc.run_user_code(code)
@@ -743,7 +1114,7 @@ async def _run_code(code):
                   "Busy")
         variable = "model" if "model" in new else new[-1]
         adopted = {"variable": variable, **SESSION.adopt(variable)}
-    shown = None if value is None else repr(value)
+    shown = None if value is None else (value if isinstance(value, str) else repr(value))
     if shown is not None and len(shown) > 4000:
         shown = shown[:4000] + f"… ({len(shown) - 4000} more characters)"
     return {"value": shown, "adopted": adopted}

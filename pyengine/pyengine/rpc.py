@@ -93,6 +93,7 @@ def _error(exc: BaseException) -> dict:
             "kind": kind,
             "traceback": "".join(traceback.format_exception(exc)),
             "line": getattr(exc, "line", None) or _user_line(exc),
+            **({"details": to_jsonable(exc.details)} if getattr(exc, "details", None) is not None else {}),
         }
     }
 

@@ -1127,6 +1127,23 @@ def validate(spec, budget=None):
     problems = a.problems
     if problems:
         raise SpecError(problems)
+    return _normalized(a)
+
+
+def analyze(spec, budget=None):
+    """One pass over `spec` for an editor: (NormalizedSpec or None, per-layer LayerInfo list, problems).
+
+    `problems` is the SpecError's list (empty when the spec is valid); the per-layer infos are those of
+    infer_shapes, so a builder can show shapes and inline messages and build the model from one analysis."""
+    try:
+        a = _Analysis(spec, budget, check_budget=True)
+    except (TypeError, ValueError) as e:  # not even a dict
+        return None, [], [Problem(None, None, None, str(e))]
+    problems = a.problems
+    return (None if problems else _normalized(a)), _layer_infos(a), problems
+
+
+def _normalized(a):
     return NormalizedSpec(
         input=a.input, layers=[r.cfg for r in a.records], loss=a.loss, optimizer=a.optimizer,
         seed=a.seed, backend=a.backend, output_shape=a.records[-1].output_shape,
@@ -1140,7 +1157,10 @@ LayerInfo = namedtuple("LayerInfo", "output_shape param_count messages")
 def infer_shapes(spec):
     """Per layer: LayerInfo(output_shape or None, param_count or None, [messages]); never raises on bad
     input. Layers downstream of an invalid one get None without a message of their own."""
-    a = _Analysis(spec)
+    return _layer_infos(_Analysis(spec))
+
+
+def _layer_infos(a):
     return [LayerInfo(r.output_shape, r.param_count,
                       [(f"field '{p.field}': " if p.field is not None else "") + p.message for p in r.problems])
             for r in a.records]

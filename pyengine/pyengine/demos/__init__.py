@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from .. import rpc
+from ..train import run_sliced
 
 CHUNK_SECONDS = 0.05  # longest stretch of work between two yields to the worker's event loop
 MNIST_PATH = "/data/mnist.bin"
@@ -151,29 +152,23 @@ class Demo:
         return self._view()
 
     async def run(self, max_seconds=None, max_steps=None):
+        """Advance in time slices (pyengine.train.run_sliced, the playground's loop too) until paused,
+        a limit or the demo's own end; streams a view at most every `view_seconds`."""
         if self.running:
             fail("the demo is already running", "Busy")
         self.running, self.pause_requested = True, False
-        start = time.perf_counter()
-        t_chunk = t_view = start
-        done = 0
+
+        def step():
+            if self.advance() is False:  # the demo says it has finished
+                return "finished"
+            self.steps += 1
+            return None
+
         try:
-            while not self.pause_requested:
-                if max_seconds is not None and time.perf_counter() - start > max_seconds:
-                    break
-                if max_steps is not None and done >= max_steps:
-                    break
-                if self.advance() is False:  # the demo says it has finished
-                    break
-                self.steps += 1
-                done += 1
-                now = time.perf_counter()
-                if now - t_view > self.view_seconds:
-                    rpc.emit("demo", **self._view())
-                    t_view = time.perf_counter()
-                if now - t_chunk > CHUNK_SECONDS:
-                    await asyncio.sleep(0)  # let a pause request (or another message) in
-                    t_chunk = time.perf_counter()
+            await run_sliced(step, max_steps=max_steps, max_seconds=max_seconds,
+                             should_stop=lambda: "paused" if self.pause_requested else None,
+                             on_progress=lambda: rpc.emit("demo", **self._view()), final_progress=False,
+                             slice_seconds=CHUNK_SECONDS, progress_seconds=self.view_seconds)
         finally:
             self.running = False
         view = self._view()

@@ -5,6 +5,7 @@ import numpy as np
 from ..model import build
 from ..presets import convnetjs_mnist
 from ..tensor import no_grad
+from ..train import Trainer
 from . import Demo, b64, load_mnist_arrays, option, register, thin, to_u8
 
 
@@ -21,14 +22,12 @@ class Mnist(Demo):
         self.x, self.y = x[:train], y[:train]
         self.xt, self.yt = x[train:], y[train:]
         self.model = build(convnetjs_mnist())
-        self.rng = np.random.default_rng(0)
-        self.losses, self.correct = [], []
+        self.trainer = Trainer(self.model, self.x, self.y, batch_size=self.batch_size)  # the engine's one loop
+        self.losses, self.correct = self.trainer.step_loss, self.trainer.step_accuracy
         self.example = 0
 
     def advance(self):
-        idx = self.rng.integers(0, len(self.x), self.batch_size)
-        self.losses.append(self.model.train_step(self.x[idx], self.y[idx]))
-        self.correct.append(float((self.model.last_batch_output.argmax(-1) == self.y[idx]).mean()))
+        self.trainer.step()
 
     def view(self):
         model = self.model
@@ -58,7 +57,7 @@ class Mnist(Demo):
         w = model.params["conv1"]["weight"].data  # (5, 5, 1, 8)
         filters = [b64(to_u8(w[:, :, 0, k])) for k in range(w.shape[3])]
         curve, stride = thin(np.convolve(self.losses, np.ones(20) / 20, "valid") if len(self.losses) >= 20 else self.losses)
-        recent = self.correct[-100:]
+        recent = [c for c in self.correct[-100:] if c is not None]
         return {"loss_curve": curve, "stride": stride, "test_accuracy": test_accuracy,
                 "train_accuracy": float(np.mean(recent)) if recent else None,
                 "examples": self.steps * self.batch_size, "digits": digits, "size": 24,

@@ -13,6 +13,7 @@ import weakref
 import numpy as np
 
 from ... import rpc
+from ...errors import NumericalError
 from .device import GPUError, get_device
 from .plan import SYNC_EVERY, GpuTrainer, unsupported
 
@@ -121,7 +122,6 @@ def fallback(model, error):
 def train_step(model, x, y):
     """One step on the GPU. Returns the loss, or None when the GPU failed and the model fell back
     (the caller then runs the step on NumPy)."""
-    from ...model import NumericalError
     try:
         loss, correct = model._gpu.step(x, y)
     except GPUError as e:
