@@ -4,9 +4,9 @@
 import { createNnplay } from "./nnplay.js";
 import { startApp } from "./ui/app.js";
 
-const nnplay = createNnplay();
+// The playground UI (web/ui/) starts once the worker is up; nnplay.ready waits for it to finish.
+const nnplay = createNnplay(undefined, { startup: (api) => startApp(api) });
 window.nnplay = nnplay;
-startApp(nnplay); // the playground UI (web/ui/); waits for nnplay.ready itself
 
 const $ = (selector) => document.querySelector(selector);
 const STAGES = ["runtime", "numpy", "engine"];
@@ -58,7 +58,7 @@ new ResizeObserver(([entry]) => {
   document.documentElement.style.setProperty("--header-height", `${Math.ceil(entry.borderBoxSize[0].blockSize)}px`);
 }).observe($("header"));
 
-nnplay.ready.then(({ timings }) => {
+nnplay.workerReady.then(({ timings }) => {
   const total = STAGES.reduce((acc, s) => acc + timings[s], 0);
   $("#boot-progress").value = 1;
   $("#boot-status").textContent = `Ready in ${(total / 1000).toFixed(1)} s.`;
@@ -98,15 +98,4 @@ nnplay.probeWebGPU().then(
     $("#backend-status").dataset.backend = "numpy";
   },
 );
-
-// The backend a model actually trains on, and any fallback notice (events from pyengine).
-nnplay.on("backend", ({ backend, notice }) => {
-  let line = $("#backend-active");
-  if (!line) {
-    line = document.createElement("p");
-    line.id = "backend-active";
-    $("#backend-status").after(line);
-  }
-  line.dataset.backend = backend;
-  line.textContent = `Training runs on ${backend === "webgpu" ? "WebGPU" : "NumPy"}.` + (notice ? ` ${notice}` : "");
-});
+// What each network actually trains on, and why, is drawn by web/ui/app.js from the session's state.

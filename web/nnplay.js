@@ -79,8 +79,8 @@ export class RpcClient {
     this.pending.delete(message.id);
     if (message.error) {
       const { message: text, kind, traceback } = message.error;
-      const { line } = message.error;
-      waiter.reject(Object.assign(new Error(kind && kind !== "Error" ? `${kind}: ${text}` : text), { kind, traceback, line }));
+      const { line, details } = message.error;
+      waiter.reject(Object.assign(new Error(kind && kind !== "Error" ? `${kind}: ${text}` : text), { kind, traceback, line, details }));
     } else {
       waiter.resolve(message.result);
     }
@@ -162,21 +162,31 @@ class Supervisor {
   }
 }
 
-/** Start the worker and build the `window.nnplay` API around it. */
-export function createNnplay(workerURL = new URL("./worker.js", import.meta.url)) {
+/**
+ * Start the worker and build the `window.nnplay` API around it.
+ *
+ * `startup(api)` (optional; the playground page passes its own) runs once the worker is up and
+ * again after every restart; `ready` resolves only when it has finished, so that nothing the page
+ * does on start-up can overwrite a call made right after `await nnplay.ready`.
+ */
+export function createNnplay(workerURL = new URL("./worker.js", import.meta.url), { startup = null } = {}) {
   const client = new RpcClient(new Worker(workerURL, { type: "module", name: "nnplay-python" }));
   const life = new Supervisor(client, workerURL);
-  // The compute backend that actually runs: "webgpu" | "numpy" (null before any model exists).
-  // Python streams {event: "backend", backend, requested, notice} whenever a model picks one.
-  const backendState = { backend: null, notice: null, requested: "auto" };
-  client.on("backend", ({ backend, notice, requested }) => Object.assign(backendState, { backend, notice, requested }));
-  client.on("restarting", () => Object.assign(backendState, { backend: null, notice: null, requested: "auto" }));
-  return {
+  // The playground session's latest state ({spec, data, train, counters, backend, fit, training}),
+  // from its "state" events: every change, whoever made it, is announced this way.
+  let state = null;
+  client.on("state", (s) => { state = s; });
+  client.on("restarting", () => { state = null; });
+  let started = null; // the promise of startup() for the current worker
+  const api = {
     /** The nnplay (= pyengine) version of this build. */
     version: BUILD.version,
-    /** Resolves with {timings, versions} once pyengine is imported in the worker; rejects if boot
-     *  fails. After a restart this is the new worker's boot. */
-    get ready() { return life.ready; },
+    /** Resolves with {timings, versions} once pyengine is imported in the worker and the page has
+     *  finished starting (the playground: autosave or link restored, or the defaults applied);
+     *  rejects if boot fails. After a restart this is the new worker's boot and start-up. */
+    get ready() { return started ?? life.ready; },
+    /** The worker alone is up (the page's own start-up waits for this, not for `ready`). */
+    get workerReady() { return life.ready; },
     /** Run Python in the worker; resolves to the JSON value of the last expression. */
     runPython: (code) => client.call("runPython", { code }),
     /** Run the learner's code; a Model it builds becomes the playground's network.
@@ -186,7 +196,7 @@ export function createNnplay(workerURL = new URL("./worker.js", import.meta.url)
      *  cross-origin isolated (then only restart() stops it). */
     interrupt: () => life.interrupt(),
     /** End the Python worker and boot a fresh one (all Python state is lost); resolves when ready. */
-    restart: (reason) => life.restart(reason),
+    restart: async (reason) => { await life.restart(reason); return api.ready; },
     /** How many times the worker was restarted. */
     get restarts() { return life.restarts; },
     /** Fetch the MNIST binary into the worker's file system (/data/mnist.bin); resolves to its header. */
@@ -195,17 +205,26 @@ export function createNnplay(workerURL = new URL("./worker.js", import.meta.url)
     probeWebGPU: () => client.call("probeWebGPU"),
     /** Any worker method, including those pyengine registers in Python. */
     call: (method, params, transfer) => client.call(method, params, transfer),
-    /** The active compute backend of the current model ("webgpu" | "numpy"), or null before one exists. */
-    get backend() { return backendState.backend; },
-    /** Why the model is not on the backend it asked for (a fallback notice), or null. */
-    get backendNotice() { return backendState.notice; },
-    /** Switch every model in the worker to "auto" | "webgpu" | "numpy" between steps (weights kept);
-     *  resolves to {backend, notice, requested}. */
-    setBackend: async (name) => Object.assign(backendState, await client.call("setBackend", { name })),
-    /** Subscribe to worker events. */
+    /** The playground's latest state (as getState() returns it), or null before the first one. */
+    get state() { return state; },
+    /** The compute backend that actually runs ("webgpu" | "numpy"), or null before a network exists. */
+    get backend() { return state?.backend?.backend ?? null; },
+    /** Why the network runs where it runs (a fallback or auto's reason), or null. */
+    get backendNotice() { return state?.backend?.notice ?? null; },
+    /** Subscribe to worker events ("state", "progress", "epoch", "notice", "error", ...); returns an unsubscribe function. */
     on: (event, handler) => client.on(event, handler),
     ...playgroundApi(client),
   };
+  if (startup) {
+    const start = () => {
+      started = life.ready.then(async (info) => { await startup(api); return info; });
+      started.catch(() => {});
+    };
+    start();
+    // (after the Supervisor has put the new worker's boot in place: it does so right after this event)
+    client.on("restarting", () => queueMicrotask(start));
+  }
+  return api;
 }
 
 /** base64 text (how the worker's JSON replies carry bytes) -> Uint8Array. */
@@ -236,19 +255,32 @@ function playgroundApi(client) {
     throw err;
   };
   return {
-    /** The current network spec (docs/engine.md), or null before setSpec. */
+    /** The current network spec (docs/engine.md; it always names its "backend"), or null. */
     getSpec: () => pg("getSpec"),
-    /** Build a network; keeps trained weights when only loss/optimizer changed. Rejects with the
-     *  engine's validation message (the previous network stays). Resolves to per-layer shapes. */
+    /** The whole playground state: {spec, data, train, counters, training, backend, fit, last}. */
+    getState: () => pg("getState"),
+    /** Build a network; keeps trained weights when only loss/optimizer/backend changed (also while
+     *  training: it goes on). A new network ends a running train() first (stopped: "changed").
+     *  A spec without "backend" keeps the current choice. Rejects with the engine's validation
+     *  message (err.details: per-layer shapes and problems); the previous network stays. */
     setSpec: (spec, { keepWeights = true } = {}) => pg("setSpec", { spec, keepWeights }),
     /** Per-layer output shapes, parameter counts and messages for a spec, without building it. */
     checkSpec: (spec) => pg("checkSpec", { spec }),
-    /** "spiral" | "circle" | "xor" | "gauss" | "regression1d" | "mnist" | "csv" | "images". */
+    /** "spiral" | "circle" | "xor" | "gauss" | "regression1d" | "mnist" | "csv" | "images"; ends a running train() first. */
     loadDataset: (name, options = {}) => pg("loadDataset", { name, options }),
-    /** Train {steps} or {epochs} (neither: until pause()); resolves to {steps, loss, accuracy, history, ...}. */
-    train: ({ steps, epochs, batchSize = 16, earlyStopping } = {}) =>
-      pg("train", { steps, epochs, batchSize, earlyStopping }).catch(reportError("train")),
-    /** Stop a running train() after its current step; it resolves with stopped: "paused". */
+    /** {batchSize, earlyStopping} (applied between steps, also while training). */
+    setTrainSettings: (settings) => pg("setTrainSettings", settings),
+    /** "auto" | "numpy" | "webgpu": part of the spec; resolves to {requested, backend, notice}. */
+    setBackend: (name) => pg("setBackend", { name }),
+    /** Train {steps} or {epochs} (neither: until pause()); batchSize/earlyStopping, when given, become
+     *  the training settings. Resolves to {steps, loss, accuracy, stopped, ...}; a second train()
+     *  while one runs rejects with kind "Busy". */
+    train: ({ steps, epochs, batchSize, earlyStopping, maxSeconds } = {}) => {
+      const params = { steps, epochs, batchSize, maxSeconds };
+      if (earlyStopping !== undefined) params.earlyStopping = earlyStopping;
+      return pg("train", params).catch(reportError("train"));
+    },
+    /** Stop a running train() after its current step; resolves once the session is idle. */
     pause: () => pg("pause"),
     /** Fresh weights for the current spec; counters and history cleared. */
     reset: () => pg("reset"),
@@ -261,7 +293,13 @@ function playgroundApi(client) {
     /** The model file (pyengine.save) as a Uint8Array. */
     save: async () => base64ToBytes((await pg("save")).bytes),
     /** Load a model file (Uint8Array | ArrayBuffer); rejects with ModelFileError, keeping the current model. */
-    load: (bytes) => pg("load", { bytes: bytesToBase64(bytes) }),
+    load: (bytes) => {
+      if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) {
+        return Promise.reject(Object.assign(new Error("ModelFileError: load() takes the file's bytes "
+          + `(a Uint8Array or ArrayBuffer), got ${bytes === null ? "null" : typeof bytes}`), { kind: "ModelFileError" }));
+      }
+      return pg("load", { bytes: bytesToBase64(bytes) });
+    },
     /** Import a ConvNetJS net.toJSON() (object or text) with its weights. */
     importConvnetjs: (json) => pg("importConvnetjs", { json: typeof json === "string" ? json : JSON.stringify(json) }),
     /** The current network as "python" | "pytorch" | "keras" source code. */

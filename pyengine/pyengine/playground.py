@@ -143,7 +143,7 @@ def parse_csv(text, label=None):
 
 DEFAULT_PRESET = "mlp"
 TRAIN_DEFAULTS = {"batchSize": 16, "earlyStopping": None}
-REGRESSION_LOSSES = ("mse", "mae", "huber")
+REGRESSION_LOSSES = ("mse", "huber")
 
 
 class Session:
@@ -289,16 +289,19 @@ class Session:
         ratio = _number(options, "ratio", 0.9 if name == "mnist" else 0.8, 0.05, 1.0)
         seed = _number(options, "seed", 0, 0, 2 ** 31 - 1, whole=True)
         extra = {}
+        used = {"ratio": ratio, "seed": seed}  # the options as applied (defaults filled in): the state shows these
         if name in TOY_DATASETS:
             n = _number(options, "n", 500, 10, 20000, whole=True)
             noise = _number(options, "noise", 0.0, 0.0, 1.0)
             x, y = TOY_DATASETS[name](n, noise=noise, seed=seed)
             kind, classes = "2d", ["0", "1"]
+            used.update(n=n, noise=noise)
         elif name == "regression1d":
             n = _number(options, "n", 200, 10, 20000, whole=True)
             noise = _number(options, "noise", 0.0, 0.0, 1.0)
             x, y = _data.regression_1d(n, noise=noise, seed=seed)
             kind, classes = "1d", []
+            used.update(n=n, noise=noise)
         elif name == "mnist":
             try:
                 from nnplay_worker import loadMnist  # the worker's JS function (only in the browser)
@@ -313,6 +316,7 @@ class Session:
             order = np.random.default_rng(seed).permutation(len(images))[:count]  # the file is grouped by digit
             x, y = np.ascontiguousarray(images[order]), labels[order].astype(np.int64)
             kind, classes = "images", [str(i) for i in range(10)]
+            used["count"] = count
         elif name == "csv":
             try:
                 x, y, info = parse_csv(options.get("text"), options.get("label"))
@@ -321,15 +325,17 @@ class Session:
             kind = "table"
             classes = info["classes"]
             extra = {"csv": info}
+            used["label"] = options.get("label")
         else:  # images uploaded per class: {"classes": [{"name", "images": [base64 of size*size uint8]}], "size"}
             x, y, classes = _uploaded_images(options)
             kind = "images"
+            used["size"] = int(x.shape[1])
         n_train = max(1, int(round(len(x) * ratio)))
         order = np.random.default_rng(seed + 1).permutation(len(x))
         tr, va = order[:n_train], order[n_train:]
         self.end_run()
         self.dataset = {
-            "name": name, "options": {k: v for k, v in options.items() if k not in ("text", "classes", "path")},
+            "name": name, "options": used,
             "kind": kind, "x_train": x[tr], "y_train": y[tr], "x_val": x[va], "y_val": y[va], "classes": classes,
             **extra,
         }
@@ -439,7 +445,7 @@ class Session:
                 if _spec.analyze(spec)[0] is not None:
                     fixes.insert(0, {"label": "Use the mse loss (one output per target)", "spec": spec})
                 return (f"the {d['name']} data has numeric targets (regression), but the loss is {m.loss_type}, "
-                        "a classification loss: choose mse, mae or huber")
+                        "a classification loss: choose mse or huber")
             want = tuple(d["y_train"].shape[1:]) or (1,)
             if out != want and not (out == (1,) and d["y_train"].ndim == 1):
                 return f"the network's output is {list(out)} but the {d['name']} targets are {list(want)}"

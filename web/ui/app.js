@@ -1,10 +1,13 @@
-// The playground page: wires the settings table, the builder, training, the live views, data,
-// autosave and the share URL to window.nnplay. Every failure becomes a message in #message and
-// leaves the previous state in place.
+// The playground page. The worker's playground session (pyengine/playground.py) holds the one
+// state: the network spec (loss, optimizer, backend choice included), the data choice, the training
+// settings, the counters and the history. This page keeps no second copy: every control sends a
+// request through window.nnplay (the very calls a host page or a test makes) and everything on
+// screen is drawn from the session's "state" events (render). Every failure becomes a message in
+// #message and leaves the previous state in place.
 
-import { SETTINGS, DEFAULTS, sanitize, renderControls } from "./settings.js";
+import { SETTINGS, DEFAULTS, valuesFrom, dataOptions, specWith, fromOldSettings, renderControls } from "./settings.js";
 import { Builder } from "./builder.js";
-import { Charts, drawHeatmap, drawNeurons, drawLayerViews, drawConfusion } from "./views.js";
+import { Charts, drawHeatmap, drawCurve, drawNeurons, drawLayerViews, drawConfusion } from "./views.js";
 import { autosave, readHash, shareURL } from "./storage.js";
 import { startDrawing } from "./draw.js";
 import { startImageUpload, IMAGE_SIZE } from "./images.js";
@@ -16,6 +19,7 @@ const LAYER_VIEWS_MS = 5000; // the layer pictures and the confusion matrix at m
 const CONFUSION_MS = 3000;
 const AUTOSAVE_TRAINING_MS = 15000; // while training, the autosave (weights included) is this fresh
 const CSV_AUTOSAVE_MAX = 8_000_000; // characters: a bigger uploaded CSV is used but not autosaved
+const EDIT_DEBOUNCE_MS = 150;
 
 /**
  * How the page was opened: `index.html?embed=1&preset=mnist&panels=builder,charts&autoplay=1` is one
@@ -30,7 +34,17 @@ export function pageOptions(search = location.search) {
   return { embed, preset: q.get("preset"), panels, autoplay: embed && q.has("autoplay") && q.get("autoplay") !== "0" };
 }
 
+let app = null;
+
+/**
+ * The page's start-up, run by window.nnplay once its worker is up (and again after a restart):
+ * window.nnplay.ready resolves only after this, so a test's first call always comes after it.
+ */
 export async function startApp(nnplay, options = pageOptions()) {
+  if (app) {
+    await app.recover();
+    return;
+  }
   if (options.embed) {
     document.body.dataset.embed = "true";
     if (options.panels.length) {
@@ -39,41 +53,42 @@ export async function startApp(nnplay, options = pageOptions()) {
       }
     }
   }
-  try {
-    await nnplay.ready;
-  } catch {
-    return; // the boot section already shows why
-  }
-  const app = new App(nnplay, await nnplay.call("playground.catalogue"), options);
+  app = new App(nnplay, await nnplay.call("playground.catalogue"), options);
   window.nnplayApp = app;
-  await app.restore();
+  await app.start();
   document.body.dataset.app = "ready";
-  if (options.autoplay && !$("#btn-play").disabled) app.play();
+  if (options.autoplay && app.state?.fit?.ok) app.play();
 }
 
 /** The iframe that embeds this network and settings on another page of this origin. */
-function embedSnippet(state) {
+function embedSnippet(link) {
   const src = new URL("index.html?embed=1", location.href);
-  src.hash = new URL(shareURL(state), location.href).hash;
+  src.hash = new URL(link, location.href).hash;
   return `<iframe src="${src.href}" width="900" height="700" title="nnplay playground"></iframe>`;
 }
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 class App {
   constructor(nnplay, catalogue, options = {}) {
     this.nnplay = nnplay;
     this.options = options;
     this.catalogue = catalogue;
-    this.settings = { ...DEFAULTS };
-    this.input = [2];
-    this.loss = "softmax_cross_entropy";
-    this.goodSpec = null; // the last spec the engine accepted
-    this.data = null;
-    this.training = null; // the running train() promise
+    // The engine's own lists (never a copy kept here).
+    SETTINGS.find((s) => s.key === "loss").options = Object.keys(catalogue.losses);
+    SETTINGS.find((s) => s.key === "optimizer").options = Object.keys(catalogue.optimizers);
+    SETTINGS.find((s) => s.key === "backend").options = catalogue.backends;
+    this.state = null; // the session's latest state (render() draws it)
+    this.values = { ...DEFAULTS }; // the controls' values, as the state says them
+    this.builderSpec = null; // the spec the builder shows (JSON), to tell a new spec from the one being edited
+    this.points = null;
+    this.pointsFor = null;
     this.builder = new Builder({ palette: $("#palette"), list: $("#layers"), catalogue,
-      onChange: () => this.networkChanged() });
+      onChange: () => this.networkEdited() });
     this.charts = new Charts($("#loss-chart"), $("#acc-chart"));
-    this.refreshData = renderControls($("#data-settings"), "data", this.settings, (k, v) => this.settingChanged(k, v));
-    this.refreshTrain = renderControls($("#train-settings"), "train", this.settings, (k, v) => this.settingChanged(k, v));
+    const onSetting = (k, v) => this.settingChanged(k, v);
+    this.refreshData = renderControls($("#data-settings"), "data", this.values, onSetting);
+    this.refreshTrain = renderControls($("#train-settings"), "train", this.values, onSetting);
     for (const [key, p] of Object.entries(catalogue.presets)) $("#preset").append(new Option(p.title, key));
     // The slower views are computed only while on screen; one scrolled into view is brought up to date.
     this.onScreen = new Set();
@@ -84,12 +99,12 @@ class App {
           this.onScreen.add(e.target.id);
           if (e.target.id === "layers-view") this.lastSlow = 0;
           else this.confusionDue = true;
-          if (!this.training) this.refreshViews();
+          if (!this.state?.training) this.refreshViews();
         }
       }
     });
     for (const id of ["#layers-view", "#output"]) observer.observe($(id));
-    this.ready = true; // the worker answers (false while it restarts)
+    this.ready = false; // the worker answers and start-up is done (false while it restarts)
     this.snapshot = null; // the last autosaved state, kept in memory too (embeds have no autosave)
     this.code = new CodePanel(this);
     this.wire();
@@ -102,258 +117,291 @@ class App {
     box.dataset.kind = kind;
     box.hidden = !text;
     clearTimeout(this.messageTimer);
-    if (kind !== "error") this.messageTimer = setTimeout(() => (box.hidden = true), 4000);
+    if (kind !== "error") this.messageTimer = setTimeout(() => (box.hidden = true), 6000);
   }
 
-  // --- network ------------------------------------------------------------------------------
-  spec() {
-    const s = this.settings;
-    const optimizer = { type: s.optimizer, lr: s.lr, l1: s.l1, l2: s.l2 };
-    if (s.optimizer === "momentum" || s.optimizer === "nesterov") optimizer.momentum = s.momentum;
-    return { input: this.input, layers: this.builder.layers.map((l) => ({ ...l })), loss: this.loss, optimizer, seed: 0 };
+  // --- rendering: everything on screen comes from the session's state ------------------------
+  render(state) {
+    if (!state || (this.state && state.revision < this.state.revision)) return; // an older reply
+    const before = this.state;
+    this.state = state;
+    this.values = valuesFrom(state);
+    this.refreshData(this.values);
+    this.refreshTrain(this.values);
+    if (state.spec && !same(state.spec, this.builderSpec)) this.showSpec(state.spec);
+    this.renderData(state.data, before?.data);
+    this.renderCounters(state);
+    this.renderFit(state);
+    this.renderBackend(state.backend);
+    const playing = state.training;
+    $("#btn-play").textContent = playing ? "Pause" : "▶ Play"; // style.css draws the pause bars
+    $("#btn-play").setAttribute("aria-label", playing ? "Pause" : "Play");
+    document.body.dataset.training = String(playing);
+    if (playing && !this.viewTimer) {
+      this.viewTimer = setInterval(() => this.refreshViews(), VIEW_INTERVAL_MS);
+      this.autosaveTimer = setInterval(() => this.saveSoon(0), AUTOSAVE_TRAINING_MS);
+    } else if (!playing && this.viewTimer) {
+      clearInterval(this.viewTimer);
+      clearInterval(this.autosaveTimer);
+      this.viewTimer = this.autosaveTimer = null;
+    }
+    const reset = before && (state.counters.step < before.counters.step || (state.counters.examples === 0 && before.counters.examples > 0));
+    if (reset) this.charts.reset();
+    if (!playing) this.refreshViews(true);
+    if (this.ready) this.saveSoon();
+    document.body.dataset.revision = String(state.revision);
   }
 
-  networkChanged() {
-    clearTimeout(this.checkTimer);
-    this.checkTimer = setTimeout(() => this.applyNetwork(), 150);
+  /** Put a spec into the builder and the network controls, and show its check. */
+  async showSpec(spec) {
+    this.builderSpec = spec;
+    $("#input-shape").value = JSON.stringify(spec.input);
+    $("#input-shape-msg").hidden = true;
+    this.builder.setLayers(spec.layers ?? []);
+    this.code.networkChanged();
+    try {
+      this.showCheck(await this.nnplay.checkSpec(spec));
+    } catch (err) {
+      this.message(err.message);
+    }
   }
 
-  /** Check the builder's spec; show shapes and messages; build it when valid. */
-  async applyNetwork() {
-    const spec = this.spec();
-    const info = await this.nnplay.checkSpec(spec);
+  showCheck(info) {
     this.builder.showInfo(info);
     $("#totals").textContent = info.ok
       ? `${this.builder.layers.length} layers, ${info.param_count.toLocaleString("en")} parameters, output [${info.output_shape.join(", ")}]`
       : `${info.param_count.toLocaleString("en")} parameters so far; fix the marked problems to train`;
     $("#spec-problems").replaceChildren(...info.problems.filter((p) => p.index == null)
       .map((p) => Object.assign(document.createElement("li"), { textContent: p.message })));
-    if (!info.ok) {
-      this.setTrainable(false);
-      return false;
+  }
+
+  renderData(d, before) {
+    if (!d) return;
+    const info = `${d.name}: ${d.train} training and ${d.val} validation examples, input [${d.input_shape.join(", ")}]`
+      + (d.classes.length ? `, classes ${d.classes.join(" ")}` : ", numeric targets (regression)");
+    $("#data-info").textContent = info;
+    $("#draw-wrap").hidden = d.name !== "mnist";
+    if (!same(d, before)) {
+      this.points = null;
+      this.clearViews();
+      this.confusionDue = true;
     }
-    this.setTrainable(true);
-    // A control that loses focus fires "change" again with the same value (e.g. clicking Play right
-    // after typing a learning rate): an unchanged spec must not pause training or rebuild the net.
-    if (JSON.stringify(spec) === JSON.stringify(this.goodSpec)) return true;
-    const wasTraining = Boolean(this.training);
-    await this.pause();
+  }
+
+  renderCounters(state) {
+    const c = state.counters;
+    $("#epoch-count").textContent = String(c.epoch);
+    $("#example-count").textContent = c.examples.toLocaleString("en");
+    $("#rate").textContent = c.examples_per_s ? Math.round(c.examples_per_s).toLocaleString("en") : "–";
+    $("#epoch-progress").value = c.batches ? c.batch / c.batches : 0;
+    const acc = state.last?.val_accuracy;
+    $("#val-accuracy").textContent = acc != null ? `${(100 * acc).toFixed(1)}%` : "–";
+    $("#val-accuracy").dataset.value = String(acc ?? "");
+  }
+
+  /** Play/Step are enabled only when the network can train on the data; else the reason and fixes. */
+  renderFit(state) {
+    const fit = state.fit;
+    const box = $("#fit");
+    const ok = Boolean(fit?.ok) && this.builderValid !== false;
+    for (const id of ["#btn-play", "#btn-step"]) $(id).disabled = !ok && !state.training;
+    $("#btn-reset").disabled = !state.spec;
+    $("#btn-play").title = ok ? "" : fit?.reason ?? "";
+    if (fit?.ok || !fit) {
+      box.hidden = true;
+      box.replaceChildren();
+      return;
+    }
+    const buttons = fit.fixes.map((f, i) => {
+      const b = Object.assign(document.createElement("button"), { type: "button", textContent: f.label });
+      b.dataset.testid = `fit-fix-${i}`;
+      b.addEventListener("click", () => this.applyFix(f));
+      return b;
+    });
+    box.replaceChildren(Object.assign(document.createElement("span"), { textContent: `Cannot train yet: ${fit.reason}. ` }), ...buttons);
+    box.hidden = false;
+  }
+
+  renderBackend(b) {
+    if (!b) return;
+    let line = $("#backend-active");
+    if (!line) {
+      line = document.createElement("p");
+      line.id = "backend-active";
+      line.dataset.testid = "backend-active";
+      $("#backend-status").after(line);
+    }
+    line.dataset.backend = b.backend ?? "";
+    line.dataset.requested = b.requested ?? "";
+    const runs = b.backend === "webgpu" ? "WebGPU" : b.backend === "numpy" ? "NumPy" : "–";
+    line.textContent = `Backend: ${b.requested} → training runs on ${runs}.` + (b.notice ? ` ${b.notice}` : "");
+    $("#backend-status").dataset.active = b.backend ?? "";
+  }
+
+  clearViews() {
+    $("#confusion").replaceChildren();
+    $("#activations").replaceChildren();
+    $("#neurons").replaceChildren();
+    $("#heatmap").hidden = true;
+  }
+
+  // --- requests: each control is one call to the session --------------------------------------
+  /** Run a request; its failure is shown and the state stays as it was. Resolves to its result or null. */
+  async request(work) {
     try {
-      await this.nnplay.setSpec(spec);
-      this.goodSpec = spec;
-      this.saveSoon();
-      this.refreshViews(true);
-      this.code.networkChanged();
-      if (wasTraining) this.play(); // a change made while playing keeps playing
-      return true;
+      return await work();
     } catch (err) {
-      this.message(err.message);
-      return false;
+      if (err.kind !== "WorkerRestarted") this.message(err.message);
+      return null;
     }
   }
 
-  setTrainable(ok) {
-    for (const id of ["#btn-play", "#btn-step", "#btn-reset"]) $(id).disabled = !ok;
+  networkEdited() {
+    clearTimeout(this.editTimer);
+    this.editTimer = setTimeout(() => this.sendBuilderSpec(), EDIT_DEBOUNCE_MS);
   }
 
-  /** Put a whole spec into the builder (preset, file, URL, autosave, Python view). */
-  async showSpec(spec) {
-    this.input = spec.input;
-    this.loss = spec.loss ?? "softmax_cross_entropy";
-    $("#input-shape").value = JSON.stringify(spec.input);
-    const opt = spec.optimizer ?? {};
-    for (const key of ["lr", "l1", "l2", "momentum"]) if (typeof opt[key] === "number") this.settings[key] = opt[key];
-    if (SETTINGS[5].options.includes(opt.type)) this.settings.optimizer = opt.type;
-    this.refreshTrain(this.settings);
-    this.builder.setLayers(spec.layers ?? []);
-    return this.applyNetwork();
+  /** The builder's network as a spec (the state's loss, optimizer and backend kept). */
+  builderSpecNow() {
+    const base = this.state?.spec ?? this.catalogue.presets[this.catalogue.default_preset].spec;
+    return { ...base, input: this.inputShape ?? base.input, layers: this.builder.layers.map((l) => ({ ...l })) };
+  }
+
+  /** One request per builder edit: setSpec checks and builds; a bad spec comes back with its check. */
+  async sendBuilderSpec() {
+    const spec = this.builderSpecNow();
+    this.inputShape = null;
+    if (same(spec, this.state?.spec)) return;
+    this.builderSpec = spec; // the state event for this spec must not redraw the builder under the learner
+    try {
+      const info = await this.nnplay.setSpec(spec);
+      this.builderValid = true;
+      this.showCheck(info);
+      this.code.networkChanged();
+    } catch (err) {
+      if (err.kind === "SpecError" && err.details) {
+        this.builderValid = false;
+        this.showCheck(err.details);
+        if (this.state) this.renderFit(this.state);
+      } else if (err.kind !== "WorkerRestarted") this.message(err.message);
+    }
+  }
+
+  async settingChanged(key, value) {
+    const s = SETTINGS.find((x) => x.key === key);
+    if (same(this.values[key], value)) return; // "change" on blur with the value already applied
+    if (s.group === "data") {
+      const values = { ...this.values, [key]: value };
+      await this.loadData(values.dataset, dataOptions(values));
+    } else if (key === "batchSize") await this.request(() => this.nnplay.setTrainSettings({ batchSize: value }));
+    else if (key === "patience") await this.request(() => this.nnplay.setTrainSettings({ earlyStopping: value > 0 ? value : null }));
+    else if (this.state?.spec) await this.request(() => this.nnplay.setSpec(specWith(this.state.spec, key, value)));
+    this.render(this.state); // a refused value goes back to what the state says
+  }
+
+  async loadData(name, options) {
+    if (name === "images") {
+      if (!(this.uploads.usable().length >= 2)) return this.noUpload();
+      options = { ...options, classes: this.uploads.usable(), size: IMAGE_SIZE };
+    }
+    if (name === "csv") {
+      if (typeof this.csv?.text !== "string") return this.noUpload("No CSV file is loaded: pick one under “Upload a CSV”.");
+      options = { ...options, text: this.csv.text, label: this.csv.label };
+    }
+    const shown = $("#data-info").textContent;
+    if (name === "mnist") $("#data-info").textContent = "Loading MNIST…";
+    const r = await this.request(() => this.nnplay.loadDataset(name, options));
+    if (!r) $("#data-info").textContent = shown; // the previous dataset is still loaded
+    return Boolean(r);
+  }
+
+  /** The data choice is an upload that is not here: says `text`; the data loaded stays. */
+  noUpload(text = "Uploaded images need at least two classes with pictures: under “Upload images per class”, "
+      + "pick images for each class and press “Use these images”.") {
+    this.message(text);
+    this.render(this.state);
+    return false;
+  }
+
+  async applyFix(fix) {
+    if (fix.preset) return this.choosePreset(fix.preset);
+    if (fix.spec) await this.request(() => this.nnplay.setSpec(fix.spec, { keepWeights: false }));
   }
 
   async choosePreset(key) {
     const preset = this.catalogue.presets[key];
     if (!preset) return;
-    await this.showSpec(preset.spec);
-    if (this.settings.dataset !== preset.dataset) await this.settingChanged("dataset", preset.dataset);
-  }
-
-  // --- settings and data ----------------------------------------------------------------------
-  async settingChanged(key, value) {
-    if (this.settings[key] === value) return; // "change" on blur with the value already applied
-    const before = this.settings[key];
-    this.settings[key] = value;
-    this.refreshData(this.settings);
-    this.refreshTrain(this.settings);
-    if (["dataset", "noise", "points", "ratio", "mnistCount"].includes(key)) {
-      if (!(await this.loadData()) && key === "dataset") { // e.g. "images" before any upload: keep the data shown
-        this.settings.dataset = before;
-        this.refreshData(this.settings);
-      }
-    } else if (key === "backend") await this.setBackend(value);
-    else if (key !== "batchSize" && key !== "patience") await this.applyNetwork();
-    this.saveSoon();
-  }
-
-  dataOptions() {
-    const s = this.settings;
-    if (s.dataset === "images") return { classes: this.uploads.usable(), size: IMAGE_SIZE, ratio: s.ratio };
-    if (s.dataset === "csv") return { text: this.csv?.text ?? null, label: this.csv?.label ?? null, ratio: s.ratio };
-    return s.dataset === "mnist" ? { count: s.mnistCount, ratio: s.ratio } : { n: s.points, noise: s.noise, ratio: s.ratio };
-  }
-
-  async loadData(name = this.settings.dataset, options = this.dataOptions()) {
-    await this.pause();
-    if (name === "images" && !(options.classes?.length >= 2)) return this.noUpload();
-    if (name === "csv" && typeof options.text !== "string") {
-      return this.noUpload("No CSV file is loaded: pick one under “Upload a CSV”.");
+    // The backend choice stays (a spec without "backend" keeps it); the preset's data comes with it.
+    const ok = await this.request(() => this.nnplay.setSpec(preset.spec, { keepWeights: false }));
+    if (ok && this.state?.data?.name !== preset.dataset) {
+      await this.loadData(preset.dataset, dataOptions({ ...this.values, dataset: preset.dataset }));
     }
-    const shown = $("#data-info").textContent;
-    try {
-      if (name === "mnist") $("#data-info").textContent = "Loading MNIST…";
-      this.data = await this.nnplay.loadDataset(name, options);
-      const d = this.data;
-      this.clearTrainingCounters(); // the last validation accuracy was measured on other data
-      $("#data-info").textContent = `${d.name}: ${d.train} training and ${d.val} validation examples, `
-        + `input [${d.input_shape.join(", ")}]${d.classes.length ? `, classes ${d.classes.join(" ")}` : ""}`;
-      $("#draw-wrap").hidden = d.name !== "mnist";
-      this.points = d.kind === "2d" || d.kind === "1d" ? await this.nnplay.call("playground.points") : null;
-      if (d.kind === "2d" && this.input.join() !== "2") this.message("These 2-D points need a network with input [2].", "info");
-      this.refreshViews(true);
-      return true;
-    } catch (err) {
-      $("#data-info").textContent = shown; // the previous dataset is still loaded
-      this.message(err.message);
-      return false;
-    }
-  }
-
-  /** The data choice is an upload that is not here: "images" without two classes of pictures, or "csv"
-   *  without a file (e.g. a link, which never carries uploads). Says `text`; keeps or loads other data. */
-  async noUpload(text = "Uploaded images need at least two classes with pictures: under “Upload images per class”, "
-      + "pick images for each class and press “Use these images”.") {
-    if (this.data) {
-      this.message(text); // the data already loaded stays
-      return false;
-    }
-    const box = $("#message"); // an earlier error (e.g. why the autosaved uploads are gone) stays in view
-    const earlier = !box.hidden && box.dataset.kind === "error" ? `${box.textContent}\n` : "";
-    this.settings.dataset = DEFAULTS.dataset; // nothing loaded yet (a reload or a link): start on the default data
-    this.refreshData(this.settings);
-    await this.loadData();
-    this.message(`${earlier}${text} The ${DEFAULTS.dataset} data is loaded meanwhile.`);
-    return false;
-  }
-
-  async setBackend(name) {
-    if (typeof this.nnplay.setBackend !== "function") {
-      this.message("Switching backends is not available in this build; the NumPy backend is used.", "info");
-      return;
-    }
-    try {
-      await this.nnplay.setBackend(name);
-    } catch (err) {
-      this.message(err.message);
-    }
-    this.showBackend();
-  }
-
-  showBackend() {
-    const b = this.nnplay.backend;
-    if (b) $("#backend-status").dataset.active = typeof b === "string" ? b : b.name ?? "";
+    $("#preset").value = "";
   }
 
   // --- training -----------------------------------------------------------------------------
   async play() {
-    if (this.training) return this.pause();
-    const s = this.settings;
-    $("#btn-play").textContent = "Pause"; // style.css draws its pause bars (many fonts lack "⏸")
-    $("#btn-play").setAttribute("aria-label", "Pause");
-    this.training = this.nnplay.train({ batchSize: s.batchSize, earlyStopping: s.patience > 0 ? s.patience : undefined });
-    this.viewTimer = setInterval(() => this.refreshViews(), VIEW_INTERVAL_MS);
-    this.autosaveTimer = setInterval(() => this.saveSoon(0), AUTOSAVE_TRAINING_MS);
+    if (this.state?.training) return this.pause();
+    if (this.playing) return; // a Play already on its way
+    this.playing = (async () => {
+      await this.stepping; // a Step (or a first GPU compile) in flight: Play waits for it, never "Busy"
+      const r = await this.request(() => this.nnplay.train({}));
+      if (r?.stopped === "early_stopping") this.message(`Early stopping after epoch ${r.epoch}.`, "info");
+    })();
     try {
-      const r = await this.training;
-      if (r.stopped === "early_stopping") this.message(`Early stopping after epoch ${r.epoch}.`, "info");
-    } catch (err) {
-      this.message(err.message);
+      await this.playing;
     } finally {
-      this.training = null;
-      clearInterval(this.viewTimer);
-      clearInterval(this.autosaveTimer);
-      $("#btn-play").textContent = "▶ Play";
-      $("#btn-play").setAttribute("aria-label", "Play");
-      await this.refreshViews(true);
-      this.saveSoon(0);
+      this.playing = null;
     }
   }
 
   async pause() {
-    if (!this.training) return;
-    await this.nnplay.pause();
-    await this.training.catch(() => {});
+    await this.request(() => this.nnplay.pause());
   }
 
   async step() {
-    if (this.training) return;
+    if (this.state?.training || this.stepping) return;
+    this.stepping = this.request(() => this.nnplay.train({ steps: 1 }));
     try {
-      await this.nnplay.train({ steps: 1, batchSize: this.settings.batchSize });
-    } catch (err) {
-      this.message(err.message);
+      await this.stepping;
+    } finally {
+      this.stepping = null;
     }
-    await this.refreshViews(true);
-    this.saveSoon();
   }
 
   async reset() {
-    await this.pause();
-    await this.nnplay.reset();
-    $("#epoch-progress").value = 0;
-    await this.refreshViews(true);
-    this.saveSoon();
+    await this.request(() => this.nnplay.reset());
+    this.charts.reset();
   }
 
-  onProgress(e) {
-    // Only the playground's own training reports counters; user code may emit "progress" too.
-    if (e.stage !== "train" || e.examples === undefined) return;
-    $("#epoch-count").textContent = String(e.epoch);
-    $("#example-count").textContent = e.examples.toLocaleString("en");
-    $("#rate").textContent = e.examples_per_s ? Math.round(e.examples_per_s).toLocaleString("en") : "–";
-    $("#epoch-progress").value = e.batch / e.batches;
-  }
-
-  onEpoch(e) {
-    if (e.val_accuracy != null) $("#val-accuracy").textContent = `${(100 * e.val_accuracy).toFixed(1)}%`;
-    $("#val-accuracy").dataset.value = String(e.val_accuracy ?? "");
-    this.confusionDue = true;
-  }
-
-  /** Clear what describes past training: validation accuracy, examples/s, the epoch's progress. */
-  clearTrainingCounters() {
-    $("#val-accuracy").textContent = "–";
-    $("#val-accuracy").dataset.value = "";
-    $("#rate").textContent = "–";
-    $("#epoch-progress").value = 0;
-  }
-
-  /** Charts, heatmap, layer pictures, confusion matrix; `all` also redraws the slower ones. */
+  /** Charts, heatmap or fitted curve, layer pictures, confusion matrix; `all` also redraws the slower ones. */
   async refreshViews(all = false) {
-    if (!this.goodSpec || !this.data) return;
+    const state = this.state;
+    if (!this.ready || !state?.spec || !state.data) return;
     if (this.refreshing) { // one refresh at a time; a request made meanwhile runs right after it
       this.refreshAgain = this.refreshAgain || (all ? "all" : "some");
       return;
     }
     this.refreshing = true;
     try {
-      const m = await this.nnplay.getMetrics();
-      this.charts.update(m);
-      $("#epoch-count").textContent = String(m.epoch);
-      $("#example-count").textContent = m.examples.toLocaleString("en");
-      if (m.examples === 0) this.clearTrainingCounters(); // a new network, a reset or a loaded model
-      const twoD = this.data.kind === "2d" && this.input.length === 1 && this.input[0] === 2;
-      $("#heatmap").hidden = !twoD;
+      this.charts.update(await this.nnplay.getMetrics());
+      if (!state.fit?.ok) return;
+      const d = state.data;
+      const input = state.spec.input;
+      const twoD = d.kind === "2d" && same(input, [2]);
+      const oneD = d.kind === "1d" && same(input, [1]);
+      if ((twoD || oneD) && this.pointsFor !== d) {
+        this.points = await this.nnplay.call("playground.points");
+        this.pointsFor = d;
+      }
+      $("#heatmap").hidden = !(twoD || oneD);
       if (twoD) {
         const heat = await this.nnplay.call("playground.heatmap", { resolution: 48 });
         drawHeatmap($("#heatmap"), heat, this.points);
         drawNeurons($("#neurons"), heat);
+      } else if (oneD) {
+        drawCurve($("#heatmap"), this.points, await this.nnplay.call("playground.curve", { points: 200 }));
+        $("#neurons").replaceChildren();
       } else $("#neurons").replaceChildren();
       const now = performance.now();
       if (all || (this.onScreen.has("layers-view") && now - (this.lastSlow ?? 0) > LAYER_VIEWS_MS)) {
@@ -361,13 +409,13 @@ class App {
         drawLayerViews($("#activations"), await this.nnplay.call("playground.layerViews", {}));
       }
       const confusionOk = this.onScreen.has("output") && now - (this.lastConfusion ?? 0) > CONFUSION_MS;
-      if ((all || (this.confusionDue && confusionOk)) && this.data.classes.length) {
+      if (d.classes.length && (all || (this.confusionDue && confusionOk))) {
         this.confusionDue = false;
         this.lastConfusion = now;
         drawConfusion($("#confusion"), await this.nnplay.call("playground.confusion", { limit: 500 }));
-      }
+      } else if (!d.classes.length) $("#confusion").replaceChildren();
     } catch (err) {
-      if (!/no network|no dataset|needs|input/.test(err.message)) this.message(err.message);
+      if (!/no network|no dataset|needs|input|WorkerRestarted/.test(`${err.message} ${err.kind}`)) this.message(err.message);
     } finally {
       this.refreshing = false;
       const again = this.refreshAgain;
@@ -377,8 +425,39 @@ class App {
   }
 
   // --- keep and share -------------------------------------------------------------------------
-  state() {
-    return { spec: this.goodSpec ?? this.spec(), settings: this.settings };
+  /** What a share link holds: the network and the settings, never weights, uploads or code. */
+  linkState() {
+    const s = this.state;
+    return { spec: s?.spec, data: s?.data ? { name: s.data.name, options: s.data.options } : null, train: s?.train };
+  }
+
+  /** The uploaded data the session needs again on a restore (a link never carries it). */
+  uploadOptions(data) {
+    if (data?.name === "csv" && typeof this.csv?.text === "string") return { text: this.csv.text, label: this.csv.label };
+    if (data?.name === "images" && this.uploads.usable().length >= 2) return { classes: this.uploads.usable(), size: IMAGE_SIZE };
+    return null;
+  }
+
+  saveSoon(delay = 1500) {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(async () => {
+      if (!this.ready || !this.state) return; // a restarting worker has nothing worth keeping
+      const link = shareURL(this.linkState());
+      history.replaceState(null, "", link);
+      $("#share-url").value = location.href;
+      $("#embed-snippet").value = embedSnippet(link);
+      try {
+        const snap = await this.nnplay.call("playground.snapshot");
+        this.snapshot = { ...snap, savedAt: Date.now() };
+        if (this.options.embed) return; // an embedded widget keeps no autosave (see pageOptions)
+        // uploads and code drafts are never in the share link
+        const csv = this.csv && this.csv.text.length <= CSV_AUTOSAVE_MAX ? this.csv : null;
+        await autosave.save({ ...snap, uploads: this.uploads.get(), csv, code: this.code.drafts() });
+        document.body.dataset.autosaved = String(Date.now());
+      } catch (err) {
+        console.warn(`autosave failed: ${err.message}`);
+      }
+    }, delay);
   }
 
   /** Put the autosave's uploaded CSV back (before the data is loaded). */
@@ -403,94 +482,46 @@ class App {
     }
   }
 
-  saveSoon(delay = 1500) {
-    clearTimeout(this.saveTimer);
-    this.saveTimer = setTimeout(async () => {
-      history.replaceState(null, "", shareURL(this.state()));
-      $("#share-url").value = location.href;
-      $("#embed-snippet").value = embedSnippet(this.state());
-      if (!this.ready) return; // a restarting worker has nothing worth keeping
-      try {
-        const weights = this.goodSpec ? await this.nnplay.save() : null;
-        this.snapshot = { ...this.state(), weights, savedAt: Date.now() };
-        if (this.options.embed) return; // an embedded widget keeps no autosave (see pageOptions)
-        // uploads and code drafts are never in the share link
-        const csv = this.csv && this.csv.text.length <= CSV_AUTOSAVE_MAX ? this.csv : null;
-        await autosave.save({ ...this.state(), weights, uploads: this.uploads.get(), csv, code: this.code.drafts() });
-        document.body.dataset.autosaved = String(Date.now());
-      } catch (err) {
-        console.warn(`autosave failed: ${err.message}`);
-      }
-    }, delay);
-  }
-
-  /** Start from the share URL, else the autosave, else the MLP preset on the spiral. */
-  async restore() {
+  /** Start from the share link, else the autosave, else `?preset=`, else the default network. */
+  async start() {
     let shared = null;
+    const notes = [];
     try {
-      shared = readHash();
+      shared = fromOldSettings(readHash());
     } catch (err) {
-      this.message(`The shared link could not be read (${err.message}); the default network is shown instead.`);
+      notes.push(`The shared link could not be read (${err.message}); the default network is shown instead.`);
     }
-    const stored = this.options.embed ? null : await autosave.load().catch(() => null);
+    const stored = this.options.embed ? null : fromOldSettings(await autosave.load().catch(() => null));
     this.restoreUploads(stored);
     this.restoreCsv(stored);
     this.code.restoreDrafts(stored?.code);
-    // The autosave's weights also apply under a link to the very same network (a plain reload).
-    const saved = !shared || JSON.stringify(shared.spec) === JSON.stringify(stored?.spec) ? stored : null;
-    const source = shared ?? saved;
-    if (source) {
-      await this.applySaved(source, saved?.weights, shared ? "link" : "autosave");
-    } else if (this.catalogue.presets[this.options.preset]) {
-      const preset = this.catalogue.presets[this.options.preset];
-      this.settings.dataset = preset.dataset;
-      this.refreshData(this.settings);
-      await this.showSpec(preset.spec);
-      await this.loadData();
-    } else {
-      if (this.options.preset) this.message(`There is no preset "${this.options.preset}"; the MLP is shown.`);
-      await this.showSpec(this.catalogue.presets.mlp.spec);
-      await this.loadData();
+    // The autosave's weights and history also apply under a link to the very same network (a plain reload).
+    let saved = shared ?? stored;
+    if (shared && stored && same(shared.spec, stored.spec)) saved = { ...shared, weights: stored.weights, history: stored.history };
+    const presets = this.catalogue.presets;
+    if (!saved && this.options.preset) {
+      if (Object.hasOwn(presets, this.options.preset)) {
+        const p = presets[this.options.preset];
+        saved = { spec: p.spec, data: { name: p.dataset } };
+      } else notes.push(`There is no preset "${this.options.preset}"; the default network is shown.`);
     }
-    await this.refreshViews(true);
-    this.saveSoon(0);
+    await this.restoreFrom(saved, shared ? "link" : "autosave", notes);
   }
 
-  /**
-   * Apply a saved {settings, spec} (from the link or the autosave: `from` names it in messages), load
-   * the data, then put `weights` back when the spec was built. Ignored settings, a broken spec (the
-   * MLP is shown instead) and unreadable weights each give a message. Resolves to: weights restored?
-   */
-  async applySaved(source, weights, from) {
-    const [settings, problems] = sanitize(source.settings ?? {});
-    if (problems.length) this.message(`Some settings in the ${from} were ignored: ${problems.join("; ")}`);
-    Object.assign(this.settings, settings);
-    this.refreshData(this.settings);
-    this.refreshTrain(this.settings);
-    const spec = source.spec;
-    const specOk = spec && typeof spec === "object" && Array.isArray(spec.layers) && Array.isArray(spec.input);
-    if (!specOk) this.message("The saved network is not a valid spec; the default network is shown instead.");
-    const built = specOk && (await this.showSpec(spec));
-    if (specOk && !built) this.message(`The ${from}'s network has problems (marked below); fix them or pick a preset.`);
-    if (!specOk) await this.showSpec(this.catalogue.presets.mlp.spec);
-    await this.loadData();
-    if (!weights || !built) return false;
-    try {
-      await this.nnplay.load(weights);
-      await this.showSpec(spec);
-      return true;
-    } catch (err) {
-      this.message(err.message);
-      return false;
-    }
+  /** One request restores everything (the session checks each part and says what it ignored). */
+  async restoreFrom(saved, from, notes = []) {
+    const r = await this.nnplay.call("playground.restore", { saved: saved ?? null, dataOptions: this.uploadOptions(saved?.data) });
+    this.ready = true;
+    this.code.setRunning(null);
+    if (r.ignored.length) notes.push(`Some of the ${from} could not be used and the defaults took their place: ${r.ignored.join("; ")}.`);
+    this.render(r.state);
+    if (notes.length) this.message(notes.join("\n"));
+    return r;
   }
 
-  /** Show a model the learner's code built (already the worker's network), keeping its weights. */
-  async adoptModel(spec) {
-    const weights = await this.nnplay.save();
-    await this.showSpec(spec);
-    await this.nnplay.load(weights); // showSpec may have rebuilt the net: put the code's weights back
-    await this.refreshViews(true);
+  /** Show a model the learner's code built (already the worker's network, with its weights). */
+  async adoptModel() {
+    this.render(await this.nnplay.getState());
   }
 
   /** End the Python worker and start a fresh one; `recover` then restores the autosave. */
@@ -503,44 +534,35 @@ class App {
     this.ready = false;
     clearInterval(this.viewTimer);
     clearInterval(this.autosaveTimer);
+    this.viewTimer = this.autosaveTimer = null;
     clearTimeout(this.saveTimer); // never autosave the fresh, empty worker over the good state
-    clearTimeout(this.checkTimer);
-    this.training = null;
+    clearTimeout(this.editTimer);
+    this.state = null;
     $("#btn-play").textContent = "▶ Play";
     $("#btn-play").setAttribute("aria-label", "Play");
     $("#worker-stuck").hidden = true;
-    this.setTrainable(false);
+    for (const id of ["#btn-play", "#btn-step", "#btn-reset"]) $(id).disabled = true;
     this.message(`The Python worker stopped (${reason}). Restarting it…`);
+    this.lostReason = reason;
     document.body.dataset.app = "restarting";
   }
 
-  /** A fresh worker is up: put back the last autosave (network, weights, settings, data). */
-  async recover(reason) {
+  /** A fresh worker is up: put back the last autosave (network, weights, settings, data, history). */
+  async recover() {
+    const reason = this.lostReason ?? "it was restarted";
     const snap = (this.options.embed ? null : await autosave.load().catch(() => null)) ?? this.snapshot;
-    this.goodSpec = null; // the new worker has no network: the next applyNetwork must build it
-    this.data = null;
-    this.points = null;
-    this.ready = true;
-    this.code.setRunning(null);
+    this.pointsFor = null;
     try {
-      let weightsBack = false;
-      if (snap?.spec) weightsBack = await this.applySaved(snap, snap.weights, "autosave");
-      else {
-        await this.applyNetwork();
-        await this.loadData();
-      }
-      if (this.settings.backend === "webgpu") await this.setBackend("webgpu");
-      await this.refreshViews(true);
+      const r = await this.restoreFrom(snap, "autosave");
       const when = snap?.savedAt ? new Date(snap.savedAt).toLocaleTimeString("en-GB") : null;
       this.message(`The Python worker was restarted (${reason}). `
-        + (weightsBack ? `Your network, settings, data and the weights autosaved at ${when} are back. ` : "Your network is back with fresh weights. ")
+        + (r.weights ? `Your network, settings, data and the weights autosaved at ${when} are back. ` : "Your network is back with fresh weights. ")
         + "Variables from your Python code are gone: run it again if you need them.", "info");
     } catch (err) {
       this.message(`The Python worker was restarted, but restoring failed: ${err.message}`);
     }
     document.body.dataset.app = "ready";
     document.body.dataset.recovered = String(Number(document.body.dataset.recovered ?? 0) + 1);
-    this.saveSoon();
   }
 
   download(bytes, name) {
@@ -553,27 +575,29 @@ class App {
   }
 
   async loadModelFile(file, convnetjs = false) {
-    await this.pause();
-    try {
-      const r = convnetjs ? await this.nnplay.importConvnetjs(await file.text())
-        : await this.nnplay.load(new Uint8Array(await file.arrayBuffer()));
-      const weights = await this.nnplay.save();
-      await this.showSpec(r.spec);
-      await this.nnplay.load(weights); // showSpec rebuilt the net: put the file's weights back
-      this.message(`Loaded ${file.name}.`, "info");
-      await this.refreshViews(true);
-    } catch (err) {
-      this.message(`${file.name}: ${err.message}`);
-    }
+    const r = await this.request(async () => (convnetjs ? this.nnplay.importConvnetjs(await file.text())
+      : this.nnplay.load(new Uint8Array(await file.arrayBuffer()))));
+    if (r) this.message(`Loaded ${file.name}.`, "info");
   }
 
   wire() {
     const nn = this.nnplay;
+    nn.on("state", (s) => this.ready && this.render(s));
+    nn.on("progress", (e) => {
+      if (e.stage !== "train" || !this.state || e.examples === undefined) return;
+      // Counters between state events: the same fields, fresher.
+      this.renderCounters({ ...this.state, counters: { ...this.state.counters, ...e } });
+    });
+    nn.on("epoch", () => { this.confusionDue = true; });
+    nn.on("notice", ({ message, kind }) => message && this.message(message, kind === "info" ? "info" : "info"));
+    nn.on("gpu", ({ phase }) => {
+      $("#gpu-phase").hidden = phase !== "compiling";
+    });
     $("#btn-play").addEventListener("click", () => this.play());
     $("#btn-step").addEventListener("click", () => this.step());
     $("#btn-reset").addEventListener("click", () => this.reset());
     $("#preset").addEventListener("change", (e) => this.choosePreset(e.target.value));
-    $("#btn-clear").addEventListener("click", () => this.builder.setLayers([]) || this.networkChanged());
+    $("#btn-clear").addEventListener("click", () => this.builder.setLayers([]) || this.networkEdited());
     $("#input-shape").addEventListener("change", (e) => {
       let v;
       try {
@@ -581,27 +605,23 @@ class App {
       } catch {
         v = e.target.value.split(/[ ,x×]+/).filter(Boolean).map(Number);
       }
+      if (typeof v === "number") v = [v];
       const ok = Array.isArray(v) && v.length > 0 && v.every((n) => Number.isInteger(n) && n > 0);
       $("#input-shape-msg").hidden = ok;
       $("#input-shape-msg").textContent = ok ? "" : "Input shape: a list of positive whole numbers, e.g. [28, 28, 1] or 2";
       if (ok) {
-        this.input = v;
-        this.networkChanged();
+        this.inputShape = v;
+        this.networkEdited();
       }
     });
-    nn.on("progress", (e) => this.onProgress(e));
-    nn.on("epoch", (e) => this.onEpoch(e));
     $("#btn-save").addEventListener("click", async () => {
-      try {
-        this.download(await nn.save(), "network.nnplay");
-      } catch (err) {
-        this.message(err.message);
-      }
+      const bytes = await this.request(() => nn.save());
+      if (bytes) this.download(bytes, "network.nnplay");
     });
     $("#load-file").addEventListener("change", (e) => e.target.files[0] && this.loadModelFile(e.target.files[0]));
     $("#cjs-file").addEventListener("change", (e) => e.target.files[0] && this.loadModelFile(e.target.files[0], true));
     $("#btn-share").addEventListener("click", async () => {
-      const url = shareURL(this.state());
+      const url = shareURL(this.linkState());
       $("#share-url").value = url;
       $("#share-url").select();
       await navigator.clipboard?.writeText(url).catch(() => {});
@@ -612,25 +632,19 @@ class App {
       if (!file) return;
       const label = $("#csv-label").value.trim() || null;
       const text = await file.text();
-      const ok = await this.loadData("csv", { text, label, ratio: this.settings.ratio });
       e.target.value = ""; // picking the same file again (after fixing it) loads it again
-      if (!ok) return;
+      const before = this.csv;
       this.csv = { name: file.name, text, label };
-      this.settings.dataset = "csv"; // a reload, and a change of the train ratio, load it again
-      this.refreshData(this.settings);
-      this.saveSoon();
-      const kept = text.length <= CSV_AUTOSAVE_MAX ? "" : " (too big for the autosave: after a reload, pick it again)";
-      this.message(`${file.name}: ${this.data.train + this.data.val} rows loaded${kept}; set the input to [${this.data.input_shape}].`, "info");
-    });
-    this.uploads = startImageUpload($("#image-classes"), $("#image-add-class"), $("#image-use"), async (classes, size) => {
-      const ok = await this.loadData("images", { classes, size, ratio: this.settings.ratio });
-      if (ok) {
-        this.settings.dataset = "images"; // a reload, and a change of the train ratio, load them again
-        this.refreshData(this.settings);
-        this.saveSoon();
+      if (!(await this.loadData("csv", { ratio: this.values.ratio }))) {
+        this.csv = before;
+        return;
       }
-      const want = `${size},${size},1`;
-      if (ok && this.input.join() !== want) this.message(`Images loaded; set the input shape to [${size}, ${size}, 1] to train on them.`, "info");
+      const kept = text.length <= CSV_AUTOSAVE_MAX ? "" : " (too big for the autosave: after a reload, pick it again)";
+      const d = this.state.data;
+      this.message(`${file.name}: ${d.train + d.val} rows loaded${kept}.`, "info");
+    });
+    this.uploads = startImageUpload($("#image-classes"), $("#image-add-class"), $("#image-use"), async () => {
+      await this.loadData("images", { ratio: this.values.ratio });
     }, (text) => this.message(text), () => this.saveSoon());
     nn.on("unresponsive", ({ ms }) => {
       $("#worker-stuck-text").textContent = `The Python worker has not answered for ${Math.round(ms / 1000)} s: `
@@ -644,10 +658,9 @@ class App {
       await this.restartWorker("it did not answer and the restart button was pressed");
     });
     nn.on("restarting", ({ reason }) => this.workerLost(reason));
-    nn.on("restarted", ({ reason }) => this.recover(reason));
     startDrawing($("#draw"), async (pixels, size) => {
-      if (!this.goodSpec || this.settings.dataset !== "mnist") return;
-      const input = this.input;
+      const input = this.state?.spec?.input;
+      if (!input || this.state.data?.name !== "mnist") return;
       const x = input.length === 3 ? pixels.map((row) => row.map((v) => [v])) : input.length === 2 ? pixels : pixels.flat();
       if (input.length === 3 ? input[0] !== size : input.length === 2 ? input[0] !== size : input[0] !== size * size) return;
       try {
@@ -657,6 +670,9 @@ class App {
       } catch (err) {
         $("#draw-guess").textContent = err.message;
       }
-    }, () => (this.input.length === 1 ? Math.round(Math.sqrt(this.input[0])) : this.input[0]));
+    }, () => {
+      const input = this.state?.spec?.input ?? [0];
+      return input.length === 1 ? Math.round(Math.sqrt(input[0])) : input[0];
+    });
   }
 }

@@ -30,8 +30,18 @@ export class Charts {
     });
   }
 
+  /** Empty charts with fresh axes (after Reset, a new network or a loaded model). */
+  reset() {
+    for (const chart of [this.loss, this.acc]) {
+      chart.setData([[], [], []], false);
+      chart.setScale("x", { min: 0, max: 1 });
+      if (chart === this.loss) chart.setScale("y", { min: 0, max: 1 });
+    }
+  }
+
   /** @param {{step_loss: number[], step_stride: number, epochs: object[]}} m from getMetrics() */
   update(m) {
+    if (!m.step_loss.length && !m.epochs.length) return this.reset();
     const stride = m.step_stride ?? 1;
     const xs = m.step_loss.map((_, i) => (i + 1) * stride);
     const val = new Array(xs.length).fill(null);
@@ -88,7 +98,40 @@ export function drawHeatmap(canvas, heat, points) {
     points.train_x.forEach(([x, y], i) => dot(x, y, points.train_y[i], false));
     points.val_x.forEach(([x, y], i) => dot(x, y, points.val_y[i], true));
   }
+  canvas.dataset.view = "heatmap";
   canvas.dataset.version = String(Number(canvas.dataset.version ?? 0) + 1);
+}
+
+/** A 1-D regression: the data points and the network's fitted curve over them. */
+export function drawCurve(canvas, points, curve) {
+  const size = canvas.width;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#f8f8f8";
+  ctx.fillRect(0, 0, size, size);
+  const xs = [...(points?.train_x ?? []), ...(points?.val_x ?? [])].map((p) => p[0]);
+  const ys = [...(points?.train_y ?? []), ...(points?.val_y ?? [])].map((p) => (Array.isArray(p) ? p[0] : p));
+  const all = [...ys, ...curve.y].filter(Number.isFinite);
+  const x0 = Math.min(...xs, ...curve.x), x1 = Math.max(...xs, ...curve.x);
+  let y0 = Math.min(...all), y1 = Math.max(...all);
+  if (!(y1 > y0)) { y0 -= 1; y1 += 1; }
+  const pad = 10;
+  const px = (x) => pad + ((x - x0) / (x1 - x0 || 1)) * (size - 2 * pad);
+  const py = (y) => size - pad - ((y - y0) / (y1 - y0)) * (size - 2 * pad);
+  const dots = (pxs, pys, colour) => pxs.forEach((x, i) => {
+    ctx.beginPath();
+    ctx.arc(px(x[0]), py(Array.isArray(pys[i]) ? pys[i][0] : pys[i]), 2.5, 0, 2 * Math.PI);
+    ctx.fillStyle = colour;
+    ctx.fill();
+  });
+  dots(points?.train_x ?? [], points?.train_y ?? [], "#2f6fed");
+  dots(points?.val_x ?? [], points?.val_y ?? [], "#e8590c");
+  ctx.beginPath();
+  curve.x.forEach((x, i) => (i ? ctx.lineTo(px(x), py(curve.y[i])) : ctx.moveTo(px(x), py(curve.y[i]))));
+  ctx.strokeStyle = "#111";
+  ctx.lineWidth = 2;
+  ctx.stroke();
+  canvas.dataset.version = String(Number(canvas.dataset.version ?? 0) + 1);
+  canvas.dataset.view = "curve";
 }
 
 export function drawNeurons(box, heat) {
