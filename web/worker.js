@@ -221,8 +221,8 @@ async function probeWebGPU() {
 function unwrap(json) {
   const reply = JSON.parse(json);
   if (reply.error) {
-    const { message, kind, traceback, line } = reply.error;
-    throw Object.assign(new Error(message), { kind, traceback, line });
+    const { message, kind, traceback, line, details } = reply.error;
+    throw Object.assign(new Error(message), { kind, traceback, line, details });
   }
   return reply.result;
 }
@@ -264,6 +264,7 @@ self.onmessage = async ({ data }) => {
         kind: bootFailed ? "BootError" : err.kind ?? err.name ?? "Error",
         ...(err.traceback ? { traceback: err.traceback } : {}),
         ...(err.line ? { line: err.line } : {}),
+        ...(err.details !== undefined ? { details: err.details } : {}),
       },
     });
   }

@@ -424,9 +424,13 @@ class Session:
             self.features(d["x_train"][:1])
         except rpc.RpcError as e:
             reason = str(e)
-            spec = {**self.spec, "input": _suggested_input(d)}
-            if _spec.analyze(spec)[0] is not None:
-                fixes.insert(0, {"label": f"Set the input to {_suggested_input(d)}", "spec": spec})
+            shape = _suggested_input(d)
+            candidates = [shape] + ([[int(np.prod(shape))]] if d["kind"] == "images" else [])
+            for shape in candidates:  # e.g. an MLP takes the digits flattened
+                spec = {**self.spec, "input": shape}
+                if _spec.analyze(spec)[0] is not None:
+                    fixes.insert(0, {"label": f"Set the input to {shape}", "spec": spec})
+                    break
         if reason is None:
             reason = self._loss_problem(fixes)
         if reason is None:

@@ -75,8 +75,14 @@ def playground_presets():
         {"type": "lstm", "units": 32},
         {"type": "dense", "units": 10}],
         "loss": "softmax_cross_entropy", "optimizer": {"type": "adam", "lr": 0.005}, "seed": 0}
+    regression = {"input": [1], "layers": [
+        {"type": "dense", "units": 32, "activation": "tanh"},
+        {"type": "dense", "units": 32, "activation": "tanh"},
+        {"type": "dense", "units": 1}],
+        "loss": "mse", "optimizer": {"type": "adam", "lr": 0.01}, "seed": 0}
     return {
         "mlp": {"title": "MLP (2-D spiral)", "dataset": "spiral", "spec": mlp},
+        "regression": {"title": "MLP (1-D regression)", "dataset": "regression1d", "spec": regression},
         "mnist": {"title": "ConvNetJS MNIST net", "dataset": "mnist", "spec": convnetjs_mnist()},
         "lenet": {"title": "LeNet-like (MNIST)", "dataset": "mnist", "spec": lenet},
         "resnet": {"title": "Small ResNet (MNIST)", "dataset": "mnist", "spec": resnet},

@@ -296,7 +296,8 @@ def test_uploaded_images_come_back_after_a_reload_and_stay_out_of_the_share_link
         wait_until(page, "document.body.dataset.autosaved", 20)  # the restored state is saved (and linked) again
         link = page.input_value("[data-testid=share-url]")
         shared = json.loads(base64.urlsafe_b64decode(link.split("#s=")[1] + "=="))
-        assert set(shared) == {"spec", "settings"} and shared["settings"]["dataset"] == "images"
+        assert set(shared) == {"spec", "data", "train"} and shared["data"]["name"] == "images"
+        assert "classes" not in shared["data"]["options"]
         assert len(link) < 2000, "the share link holds more than a network and settings"
         other = browser.new_context()
         try:

@@ -69,6 +69,18 @@ function embedSnippet(link) {
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
+/** "[28, 28, 1]", "28 28 1", "28x28x1" or "2" -> a list of positive whole numbers; null when it is not one. */
+function parseInputShape(text) {
+  let v;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = String(text).split(/[ ,x×]+/).filter(Boolean).map(Number);
+  }
+  if (typeof v === "number") v = [v];
+  return Array.isArray(v) && v.length > 0 && v.every((n) => Number.isInteger(n) && n > 0) ? v : null;
+}
+
 class App {
   constructor(nnplay, catalogue, options = {}) {
     this.nnplay = nnplay;
@@ -261,17 +273,22 @@ class App {
     this.editTimer = setTimeout(() => this.sendBuilderSpec(), EDIT_DEBOUNCE_MS);
   }
 
-  /** The builder's network as a spec (the state's loss, optimizer and backend kept). */
+  /** The builder's network as a spec: its input field and layers, the state's loss, optimizer and backend. */
   builderSpecNow() {
     const base = this.state?.spec ?? this.catalogue.presets[this.catalogue.default_preset].spec;
-    return { ...base, input: this.inputShape ?? base.input, layers: this.builder.layers.map((l) => ({ ...l })) };
+    return { ...base, input: parseInputShape($("#input-shape").value) ?? base.input, layers: this.builder.layers.map((l) => ({ ...l })) };
   }
 
   /** One request per builder edit: setSpec checks and builds; a bad spec comes back with its check. */
   async sendBuilderSpec() {
     const spec = this.builderSpecNow();
-    this.inputShape = null;
-    if (same(spec, this.state?.spec)) return;
+    if (same(spec, this.state?.spec)) { // back to the network the session has (e.g. a field put back)
+      this.builderValid = true;
+      this.builderSpec = spec;
+      await this.request(async () => this.showCheck(await this.nnplay.checkSpec(spec)));
+      if (this.state) this.renderFit(this.state);
+      return;
+    }
     this.builderSpec = spec; // the state event for this spec must not redraw the builder under the learner
     try {
       const info = await this.nnplay.setSpec(spec);
@@ -424,6 +441,12 @@ class App {
     }
   }
 
+  /** Wait for the refresh in flight, then redraw everything once more. */
+  async viewsDrawn() {
+    while (this.refreshing) await new Promise((r) => setTimeout(r, 20));
+    await this.refreshViews(true);
+  }
+
   // --- keep and share -------------------------------------------------------------------------
   /** What a share link holds: the network and the settings, never weights, uploads or code. */
   linkState() {
@@ -460,12 +483,12 @@ class App {
     }, delay);
   }
 
-  /** Put the autosave's uploaded CSV back (before the data is loaded). */
-  restoreCsv(saved) {
+  /** Put the autosave's uploaded CSV back (before the data is loaded); problems go to `notes`. */
+  restoreCsv(saved, notes) {
     const csv = saved?.csv;
     if (csv == null) return;
     if (typeof csv.text !== "string" || typeof csv.name !== "string" || !(csv.label === null || typeof csv.label === "string")) {
-      this.message("The autosaved CSV upload is damaged; upload the file again.");
+      notes.push("The autosaved CSV upload is damaged; upload the file again.");
       return;
     }
     this.csv = { name: csv.name, text: csv.text, label: csv.label };
@@ -473,12 +496,12 @@ class App {
   }
 
   /** Put the autosave's image uploads back into the upload panel (before the data is loaded). */
-  restoreUploads(saved) {
+  restoreUploads(saved, notes) {
     if (saved?.uploads == null) return;
     try {
       this.uploads.set(saved.uploads);
     } catch (err) {
-      this.message(`The autosaved image uploads could not be restored (${err.message}); upload them again.`);
+      notes.push(`The autosaved image uploads could not be restored (${err.message}); upload them again.`);
     }
   }
 
@@ -492,8 +515,8 @@ class App {
       notes.push(`The shared link could not be read (${err.message}); the default network is shown instead.`);
     }
     const stored = this.options.embed ? null : fromOldSettings(await autosave.load().catch(() => null));
-    this.restoreUploads(stored);
-    this.restoreCsv(stored);
+    this.restoreUploads(stored, notes);
+    this.restoreCsv(stored, notes);
     this.code.restoreDrafts(stored?.code);
     // The autosave's weights and history also apply under a link to the very same network (a plain reload).
     let saved = shared ?? stored;
@@ -516,6 +539,7 @@ class App {
     if (r.ignored.length) notes.push(`Some of the ${from} could not be used and the defaults took their place: ${r.ignored.join("; ")}.`);
     this.render(r.state);
     if (notes.length) this.message(notes.join("\n"));
+    await this.viewsDrawn(); // nnplay.ready means the restored charts and pictures are on screen
     return r;
   }
 
@@ -575,9 +599,12 @@ class App {
   }
 
   async loadModelFile(file, convnetjs = false) {
-    const r = await this.request(async () => (convnetjs ? this.nnplay.importConvnetjs(await file.text())
-      : this.nnplay.load(new Uint8Array(await file.arrayBuffer()))));
-    if (r) this.message(`Loaded ${file.name}.`, "info");
+    try {
+      await (convnetjs ? this.nnplay.importConvnetjs(await file.text()) : this.nnplay.load(new Uint8Array(await file.arrayBuffer())));
+      this.message(`Loaded ${file.name}.`, "info");
+    } catch (err) {
+      this.message(`${file.name}: ${err.message}`);
+    }
   }
 
   wire() {
@@ -588,7 +615,12 @@ class App {
       // Counters between state events: the same fields, fresher.
       this.renderCounters({ ...this.state, counters: { ...this.state.counters, ...e } });
     });
-    nn.on("epoch", () => { this.confusionDue = true; });
+    nn.on("epoch", (e) => {
+      if (!this.state) return;
+      this.confusionDue = true;
+      this.state = { ...this.state, last: e, counters: { ...this.state.counters, epoch: e.epoch, step: e.step } };
+      this.renderCounters(this.state);
+    });
     nn.on("notice", ({ message, kind }) => message && this.message(message, kind === "info" ? "info" : "info"));
     nn.on("gpu", ({ phase }) => {
       $("#gpu-phase").hidden = phase !== "compiling";
@@ -599,20 +631,10 @@ class App {
     $("#preset").addEventListener("change", (e) => this.choosePreset(e.target.value));
     $("#btn-clear").addEventListener("click", () => this.builder.setLayers([]) || this.networkEdited());
     $("#input-shape").addEventListener("change", (e) => {
-      let v;
-      try {
-        v = JSON.parse(e.target.value);
-      } catch {
-        v = e.target.value.split(/[ ,x×]+/).filter(Boolean).map(Number);
-      }
-      if (typeof v === "number") v = [v];
-      const ok = Array.isArray(v) && v.length > 0 && v.every((n) => Number.isInteger(n) && n > 0);
+      const ok = parseInputShape(e.target.value) !== null;
       $("#input-shape-msg").hidden = ok;
       $("#input-shape-msg").textContent = ok ? "" : "Input shape: a list of positive whole numbers, e.g. [28, 28, 1] or 2";
-      if (ok) {
-        this.inputShape = v;
-        this.networkEdited();
-      }
+      if (ok) this.networkEdited();
     });
     $("#btn-save").addEventListener("click", async () => {
       const bytes = await this.request(() => nn.save());

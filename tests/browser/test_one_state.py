@@ -1,0 +1,153 @@
+"""One state: the page, window.nnplay and the engine agree. Each test opens the playground in a
+fresh context (its own IndexedDB) of the plain browser and of the one with a WebGPU adapter, and
+starts right after `await nnplay.ready`, as the README tells users to."""
+import time
+
+import pytest
+
+from conftest import ARTIFACTS
+import harness
+
+SMALL_CONVNET = {"input": [24, 24, 1], "layers": [
+    {"type": "conv2d", "filters": 4, "kernel_size": 5, "strides": 2, "activation": "relu"},
+    {"type": "flatten"}, {"type": "dense", "units": 10}],
+    "loss": "softmax_cross_entropy", "optimizer": {"type": "adam", "lr": 0.003, "eps": 1e-7}}
+
+
+def wait_until(page, js, timeout=60, arg=None):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = page.evaluate(js, arg) if arg is not None else page.evaluate(js)
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {js}; message: {page.inner_text('#message')!r}")
+
+
+@pytest.fixture(params=["numpy", "webgpu"])
+def page(request, browser, webgpu_browser, server):
+    """A fresh playground page; `nnplay.ready` awaited and nothing else."""
+    context = (browser if request.param == "numpy" else webgpu_browser).new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(server.url)
+    harness.wait_ready(page)
+    page.adapter = request.param
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"one-state-{request.node.name}.png".replace("[", "-").replace("]", "")),
+                    full_page=True)
+    context.close()
+
+
+def shown(page):
+    """What the page shows, read from the DOM only."""
+    return page.evaluate("""() => ({
+        count: document.querySelectorAll('#layers > li').length,
+        input: JSON.parse(document.querySelector('#input-shape').value),
+        dataset: document.querySelector('[data-testid=setting-dataset]').value,
+        dataInfo: document.querySelector('[data-testid=data-info]').textContent,
+        lr: Number(document.querySelector('[data-testid=setting-lr]').value),
+        batch: Number(document.querySelector('[data-testid=setting-batchSize]').value),
+        epoch: Number(document.querySelector('[data-testid=epoch-count]').textContent),
+        examples: Number(document.querySelector('[data-testid=example-count]').textContent.replaceAll(',', '')),
+        val: document.querySelector('[data-testid=val-accuracy]').dataset.value,
+        lossPoints: window.nnplayApp.charts.loss.data[1].length,
+        accPoints: window.nnplayApp.charts.acc.data[1].filter(v => v != null).length,
+        play: !document.querySelector('[data-testid=play]').disabled,
+        backend: document.querySelector('[data-testid=setting-backend]').value,
+    })""")
+
+
+@pytest.mark.timeout(300)
+def test_a_session_driven_only_through_window_nnplay_shows_in_the_page_and_survives_a_reload(page):
+    r = page.evaluate("""async spec => {
+        await nnplay.setSpec(spec);
+        await nnplay.loadDataset('mnist', {count: 300, ratio: 0.8});
+        const result = await nnplay.train({epochs: 1, batchSize: 20});
+        return {result, state: await nnplay.getState(), metrics: await nnplay.getMetrics()};
+    }""", SMALL_CONVNET)
+    state, result = r["state"], r["result"]
+    assert result["stopped"] == "epochs" and state["counters"]["epoch"] == 1
+    assert state["spec"]["input"] == [24, 24, 1] and state["data"]["name"] == "mnist"
+    # The page shows what the session holds (the state event came while the calls ran).
+    wait_until(page, "() => document.querySelector('[data-testid=epoch-count]').textContent === '1'", 30)
+    wait_until(page, "() => window.nnplayApp.charts.loss.data[1].length > 0", 30)
+    s = shown(page)
+    assert s["count"] == 3 and s["input"] == [24, 24, 1] and s["dataset"] == "mnist"
+    assert s["dataInfo"].startswith("mnist: 240 training and 60 validation")
+    assert s["lr"] == 0.003 and s["batch"] == 20
+    assert s["epoch"] == 1 and s["examples"] == 240 == state["counters"]["examples"]
+    assert float(s["val"]) == pytest.approx(state["last"]["val_accuracy"])
+    assert s["lossPoints"] == len(r["metrics"]["step_loss"]) == 12 and s["accPoints"] == 1
+    assert s["play"] and s["backend"] == "auto"
+    assert page.inner_text("[data-testid=backend-active]").startswith("Backend: auto → training runs on")
+    # The page's own controls change the same state: a batch size typed in is what getState says.
+    page.fill("[data-testid=setting-batchSize]", "12")
+    page.dispatch_event("[data-testid=setting-batchSize]", "change")
+    wait_until(page, "() => nnplay.getState().then(s => s.train.batchSize === 12)", 20)
+
+    # Counters, charts, weights and history come back after a reload (the autosave).
+    stamp = page.evaluate("document.body.dataset.autosaved || ''")
+    wait_until(page, "s => (document.body.dataset.autosaved || '') !== s", 30, stamp)
+    predicted = page.evaluate("() => nnplay.evaluate()")
+    page.reload()
+    harness.wait_ready(page)
+    after = shown(page)
+    assert after["epoch"] == 1 and after["examples"] == 240 and after["batch"] == 12
+    assert after["lossPoints"] == 12 and after["accPoints"] == 1
+    assert after["dataset"] == "mnist" and after["input"] == [24, 24, 1]
+    assert page.evaluate("() => nnplay.evaluate()")["loss"] == pytest.approx(predicted["loss"], rel=1e-5)
+
+
+@pytest.mark.timeout(300)
+def test_regression1d_trains_by_clicks_to_a_small_loss_and_draws_its_curve(page):
+    page.select_option("[data-testid=setting-dataset]", "regression1d")
+    wait_until(page, "() => nnplay.getState().then(s => s.data.name === 'regression1d' && s.fit.ok)", 30)
+    assert page.input_value("[data-testid=setting-loss]") == "mse"  # regression data defaults to mse
+    assert not page.is_disabled("[data-testid=play]")
+    page.click("[data-testid=play]")
+    try:
+        wait_until(page, "() => nnplay.getState().then(s => s.last && s.last.val_loss < 0.02)", 200)
+    finally:
+        if page.get_attribute("[data-testid=play]", "aria-label") == "Pause":
+            page.click("[data-testid=play]")
+    wait_until(page, "() => !document.body.dataset.training || document.body.dataset.training === 'false'", 30)
+    wait_until(page, "() => document.querySelector('#heatmap').dataset.view === 'curve' && !document.querySelector('#heatmap').hidden", 30)
+    assert page.evaluate("() => nnplay.evaluate()")["loss"] < 0.03
+    assert page.locator("table.confusion").count() == 0  # no confusion matrix for regression
+
+
+@pytest.mark.timeout(300)
+def test_every_dataset_with_the_default_network_gets_a_fitting_network_or_a_disabled_play_with_the_reason(browser, server):
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(server.url)
+        harness.wait_ready(page)
+        for name in ["circle", "xor", "gauss", "regression1d", "mnist", "spiral"]:
+            page.select_option("[data-testid=setting-dataset]", name)
+            wait_until(page, "n => nnplay.getState().then(s => s.data.name === n && !s.training)", 60, name)
+            wait_until(page, "() => nnplay.getState().then(s => s.revision === Number(document.body.dataset.revision))", 20)
+            state = page.evaluate("() => nnplay.getState()")
+            if state["fit"]["ok"]:
+                assert not page.is_disabled("[data-testid=play]"), name
+                assert page.is_hidden("[data-testid=fit]")
+            else:
+                assert page.is_disabled("[data-testid=play]") and state["fit"]["reason"] in page.inner_text("[data-testid=fit]")
+            assert state["fit"]["ok"], f"{name}: the untouched default network should follow the data"
+        # An edited network that cannot take the data: Play is disabled with the reason and a fix.
+        page.evaluate("() => nnplay.setSpec({input: [2], layers: [{type: 'dense', units: 3}, {type: 'dense', units: 2}], loss: 'softmax_cross_entropy'})")
+        page.select_option("[data-testid=setting-dataset]", "mnist")
+        wait_until(page, "() => !document.querySelector('[data-testid=fit]').hidden", 60)
+        assert page.is_disabled("[data-testid=play]")
+        assert "input is [2]" in page.inner_text("[data-testid=fit]")
+        page.click("[data-testid=fit-fix-0]")  # "Set the input to [784]"
+        wait_until(page, "() => nnplay.getState().then(s => s.fit.ok)", 30)
+        assert not page.is_disabled("[data-testid=play]") and page.is_hidden("[data-testid=fit]")
+        # Uploads that are not there: a message, and the data stays.
+        page.select_option("[data-testid=setting-dataset]", "csv")
+        wait_until(page, "() => document.querySelector('#message').textContent.includes('No CSV file')", 20)
+        assert page.evaluate("() => nnplay.getState()")["data"]["name"] == "mnist"
+        assert page.input_value("[data-testid=setting-dataset]") == "mnist"
+    finally:
+        context.close()
