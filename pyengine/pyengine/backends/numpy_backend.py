@@ -9,6 +9,8 @@ import sys
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from . import simd
+
 name = "numpy"
 
 # Pyodide's NumPy has no BLAS: there `a @ b` runs a naive loop while einsum's own kernel is ~4x faster.
@@ -59,9 +61,46 @@ def gemm_matmul(a, b):
     return a @ b
 
 
+def gemm_simd(a, b):
+    """gemm through the WebAssembly SIMD kernel (2-D float32, any strides, no copies); einsum otherwise."""
+    if simd.sgemm_fits(a, b):
+        return simd.sgemm(a, b)
+    return gemm_einsum(a, b)
+
+
 # gemm(a, b): THE matrix-product helper, (M, K) x (K, N) -> (M, N), batched over leading axes.
-# Bound once at import so the hot path pays no dispatch.
+# Bound once at import (and by use_simd) so the hot path pays no dispatch.
 gemm = gemm_einsum if ON_PYODIDE else gemm_matmul
+
+# What runs the hot paths: the worker calls use_simd() at boot; tests switch with use_einsum().
+SIMD_STATUS = {"active": False, "reason": "not loaded (the browser's worker loads it; CPython uses BLAS)"}
+
+
+def use_simd(path):
+    """Route the matrix products through the SIMD kernel library at `path` (dist/simd/nnplay_simd.so,
+    written into Pyodide's file system by the worker). On any failure the einsum path stays and
+    SIMD_STATUS says why. Returns SIMD_STATUS."""
+    global gemm
+    try:
+        version = simd.load(path)
+        rng = np.random.default_rng(0)  # a self-check on an odd shape with a transposed operand
+        a, b = rng.standard_normal((7, 13), dtype=np.float32), rng.standard_normal((5, 13), dtype=np.float32).T
+        if not np.allclose(simd.sgemm(a, b), gemm_einsum(a, b), rtol=1e-5, atol=1e-5):
+            raise OSError("its matrix product disagrees with NumPy's")
+    except (OSError, AttributeError) as e:  # AttributeError: a library without the expected functions
+        SIMD_STATUS.update(active=False, reason=f"{path} could not be used: {e}")
+        return SIMD_STATUS
+    gemm = gemm_simd
+    SIMD_STATUS.update(active=True, reason=None, path=path, version=version)
+    return SIMD_STATUS
+
+
+def use_einsum():
+    """Back to the pure-NumPy path (the fallback); use_simd(path) switches the kernels on again."""
+    global gemm
+    gemm = gemm_einsum if ON_PYODIDE else gemm_matmul
+    SIMD_STATUS.update(active=False, reason="switched off (use_einsum)")
+    return SIMD_STATUS
 
 
 # ---- padding and windows --------------------------------------------------------------------
