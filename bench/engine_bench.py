@@ -190,3 +190,80 @@ def _webgpu_kernel(kind, size, min_time):
     if fn is None:
         return {"na": f"pyengine.backends.webgpu.bench has no {kind}_gflops"}
     return {"value": float(fn(size, min_time=min_time))}
+
+
+# ---- NumPy + SIMD (issue 14) --------------------------------------------------------------------
+def simd_unavailable():
+    """None when the worker loaded the WebAssembly SIMD kernels, else the reason."""
+    if not IN_BROWSER:
+        return "the SIMD kernels are WebAssembly (the browser only); CPython uses BLAS"
+    status = numpy_backend.SIMD_STATUS
+    if not (status.get("active") or status.get("path")):
+        return status.get("reason") or "not loaded"
+    return None
+
+
+def on_path(path, fn, *args, **kwargs):
+    """fn(*args, **kwargs) with the NumPy engine's products on `path`: "simd" (the kernels) or "einsum"
+    (the pure-NumPy fallback), then back to how it was. A missing path returns {"na": reason}."""
+    status = dict(numpy_backend.SIMD_STATUS)
+    if path == "simd":
+        why = simd_unavailable()
+        if why:
+            return {"na": why}
+        numpy_backend.use_simd(status.get("path"))
+    else:
+        numpy_backend.use_einsum()
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        if status.get("active"):
+            numpy_backend.use_simd(status["path"])
+        else:
+            numpy_backend.use_einsum()
+            numpy_backend.SIMD_STATUS.update(status)
+
+
+# The NumPy engine's leaf kernels by the step-profile category they count in (none calls another).
+PROFILE_KERNELS = {
+    "matrix products": ("gemm",),
+    "im2col/col2im": ("im2col", "col2im"),
+    "pooling": ("maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward"),
+}
+
+
+def step_profile(spec, dataset, batch, steps, mnist_path="/data/mnist.bin", warmup=2):
+    """Milliseconds per train_step spent in the NumPy engine's matrix products, im2col/col2im and
+    pooling (each leaf kernel timed by wrapping it in numpy_backend), and the rest ("Python and
+    other NumPy": activations, loss, optimizer, autograd). On whatever path gemm is on now."""
+    x, y, model = _runner(spec, dataset, steps * batch, mnist_path, "numpy")
+    for i in range(warmup):
+        model.train_step(x[:batch], y[:batch])
+    spent = dict.fromkeys(PROFILE_KERNELS, 0.0)
+    originals = {}
+
+    def timed(category, fn):
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[category] += time.perf_counter() - t0
+        return wrapper
+
+    for category, names in PROFILE_KERNELS.items():
+        for name in names:
+            originals[name] = getattr(numpy_backend, name)
+            setattr(numpy_backend, name, timed(category, originals[name]))
+    try:
+        t0 = time.perf_counter()
+        for i in range(steps):
+            model.train_step(x[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch])
+        total = time.perf_counter() - t0
+    finally:
+        for name, fn in originals.items():
+            setattr(numpy_backend, name, fn)
+    ms = {k: 1000 * v / steps for k, v in spent.items()}
+    ms["Python and other NumPy"] = 1000 * total / steps - sum(ms.values())
+    ms["total"] = 1000 * total / steps
+    return {"value": ms["total"], "ms": ms, "steps": steps}

@@ -107,7 +107,11 @@ async function loadSimdKernels() {
     pyodide.FS.mkdirTree("/lib/nnplay");
     pyodide.FS.writeFile(path, new Uint8Array(await response.arrayBuffer()));
   } catch (err) {
-    emit("log", { stream: "stderr", text: `SIMD kernels not loaded (the einsum path runs): ${err.message ?? err}` });
+    const reason = `SIMD kernels not loaded (the einsum path runs): ${err.message ?? err}`;
+    emit("log", { stream: "stderr", text: reason });
+    const status = pyodide.pyimport("pyengine.backends.numpy_backend").SIMD_STATUS;
+    status.set("reason", reason);
+    status.destroy();
     return;
   }
   const reply = pyodide.pyimport("pyengine.backends.numpy_backend").use_simd(path);

@@ -5,10 +5,10 @@
 // place on NumPy's own memory (array.ctypes.data pointers); strides are in elements and may be any
 // value (transposed and sliced views need no copy). Freestanding: no libc, no allocation.
 //
-// The matrix product follows the usual Goto/BLIS structure: C is computed in NC-column, KC-deep,
-// MC-row blocks; each block of A and B is first packed into MR-row / NR-column micro-panels
-// (contiguous, zero-padded at the edges) so the MR x NR micro-kernel streams both with unit stride
-// and keeps its MR*NR/4 accumulators in registers.
+// The matrix product follows the Goto/BLIS structure: C is computed in NC-column, KC-deep, MC-row
+// blocks; each block of B is first packed into NR-column micro-panels (contiguous, zero-padded at the
+// edge) so the MR x NR micro-kernel streams it with unit stride and keeps its MR*NR/4 accumulators in
+// registers.
 #include <wasm_simd128.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -17,34 +17,14 @@
                // (6 x 8 needs 15 of x64's 16 xmm registers and ran slower in Chromium)
 #define NR 8   // columns of the micro-tile (two f32x4)
 #define KC 256 // depth of a packed block: a KC x NR panel of B is 8 KiB (L1)
-#define MC 128 // rows of a packed block of A (a multiple of MR): 128 KiB
+#define MC 128 // rows of A per block (a multiple of MR): with KC, 128 KiB of A stays in L2 across B's panels
 #define NC 2048 // columns of a packed block of B: 2 MiB at most
 
 EXPORT int nnp_version(void) { return 1; }
 
 // Floats of scratch memory nnp_sgemm needs for its packed blocks (the caller owns it: a side module's
 // zero-initialised static arrays would be stored in full in the .so).
-EXPORT int nnp_sgemm_work_floats(void) { return MC * KC + KC * NC; }
-
-// A (mc x kc, strides rs/cs) -> MR-row micro-panels: panel p holds A[p*MR + r, k] at p*MR*kc + k*MR + r.
-static void pack_a(int mc, int kc, const float *a, int rs, int cs, float *out) {
-  for (int i = 0; i < mc; i += MR) {
-    int rows = mc - i < MR ? mc - i : MR;
-    const float *src = a + (long)i * rs;
-    if (rows == MR && rs == 1) {  // A transposed in memory: each k's MR values are contiguous
-      for (int k = 0; k < kc; k++, out += MR) {
-        const float *s = src + (long)k * cs;
-        for (int r = 0; r < MR; r++) out[r] = s[r];
-      }
-    } else {
-      for (int k = 0; k < kc; k++, out += MR) {
-        int r = 0;
-        for (; r < rows; r++) out[r] = src[(long)r * rs + (long)k * cs];
-        for (; r < MR; r++) out[r] = 0.0f;
-      }
-    }
-  }
-}
+EXPORT int nnp_sgemm_work_floats(void) { return KC * NC; }
 
 // B (kc x nc, strides rs/cs) -> NR-column micro-panels: panel p holds B[k, p*NR + j] at p*NR*kc + k*NR + j.
 static void pack_b(int kc, int nc, const float *b, int rs, int cs, float *out) {
@@ -67,18 +47,23 @@ static void pack_b(int kc, int nc, const float *b, int rs, int cs, float *out) {
   }
 }
 
-// The MR x NR micro-kernel: acc = pa (kc x MR) ^T . pb (kc x NR); C tile (= or +=) acc for the
-// rows x cols that exist.
-static void micro_kernel(int kc, const float *pa, const float *pb, float *c, int ldc, int rows, int cols,
-                         int accumulate) {
+// The MR x NR micro-kernel: acc = A (rows x kc, read in place: element (r, k) at a[r*ars + k*acs]) times
+// pb (a packed kc x NR panel of B); then C tile (= or +=) acc for the rows x cols that exist. Rows past
+// `rows` read row 0 again (never outside A) and are not stored.
+static void micro_kernel(int kc, const float *a, int ars, int acs, int rows, const float *pb, float *c, int ldc,
+                         int cols, int accumulate) {
+  const float *ar[MR];
+#pragma clang loop unroll(full)
+  for (int r = 0; r < MR; r++) ar[r] = a + (long)(r < rows ? r : 0) * ars;
   v128_t acc[MR][2];
 #pragma clang loop unroll(full)
   for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = wasm_f32x4_splat(0.0f);
-  for (int k = 0; k < kc; k++, pa += MR, pb += NR) {
+  for (int k = 0; k < kc; k++, pb += NR) {
     v128_t b0 = wasm_v128_load(pb), b1 = wasm_v128_load(pb + 4);
+    long off = (long)k * acs;
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
-      v128_t a = wasm_v128_load32_splat(pa + r);
+      v128_t a = wasm_v128_load32_splat(ar[r] + off);
       acc[r][0] = wasm_f32x4_add(acc[r][0], wasm_f32x4_mul(a, b0));
       acc[r][1] = wasm_f32x4_add(acc[r][1], wasm_f32x4_mul(a, b1));
     }
@@ -107,10 +92,12 @@ static void micro_kernel(int kc, const float *pa, const float *pb, float *c, int
 }
 
 // C (m x n, row stride ldc, unit column stride) = A (m x k; strides a_rs, a_cs) . B (k x n; b_rs, b_cs).
-// work: nnp_sgemm_work_floats() floats.
+// work: nnp_sgemm_work_floats() floats. B is packed in KC x NC blocks; A is read in place (packing it
+// cost as much as the product itself for the narrow N of conv layers, and its reads are unit-stride
+// along k or across the MR rows in every layout the engine uses).
 EXPORT void nnp_sgemm(int m, int n, int k, const float *a, int a_rs, int a_cs, const float *b, int b_rs,
                       int b_cs, float *c, int ldc, float *work) {
-  float *packed_a = work, *packed_b = work + MC * KC;
+  float *packed_b = work;
   if (k == 0) {
     for (int i = 0; i < m; i++)
       for (int j = 0; j < n; j++) c[(long)i * ldc + j] = 0.0f;
@@ -123,14 +110,13 @@ EXPORT void nnp_sgemm(int m, int n, int k, const float *a, int a_rs, int a_cs, c
       pack_b(kc, nc, b + (long)pc * b_rs + (long)jc * b_cs, b_rs, b_cs, packed_b);
       for (int ic = 0; ic < m; ic += MC) {
         int mc = m - ic < MC ? m - ic : MC;
-        pack_a(mc, kc, a + (long)ic * a_rs + (long)pc * a_cs, a_rs, a_cs, packed_a);
         for (int jr = 0; jr < nc; jr += NR) {
           const float *pb = packed_b + (long)jr * kc;
           int cols = nc - jr < NR ? nc - jr : NR;
           for (int ir = 0; ir < mc; ir += MR) {
             int rows = mc - ir < MR ? mc - ir : MR;
-            micro_kernel(kc, packed_a + (long)ir * kc, pb, c + (long)(ic + ir) * ldc + jc + jr, ldc, rows, cols,
-                         pc > 0);
+            micro_kernel(kc, a + (long)(ic + ir) * a_rs + (long)pc * a_cs, a_rs, a_cs, rows, pb,
+                         c + (long)(ic + ir) * ldc + jc + jr, ldc, cols, pc > 0);
           }
         }
       }

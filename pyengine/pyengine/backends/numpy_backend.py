@@ -88,6 +88,7 @@ def use_simd(path):
         if not np.allclose(simd.sgemm(a, b), gemm_einsum(a, b), rtol=1e-5, atol=1e-5):
             raise OSError("its matrix product disagrees with NumPy's")
     except (OSError, AttributeError) as e:  # AttributeError: a library without the expected functions
+        gemm = gemm_einsum if ON_PYODIDE else gemm_matmul
         SIMD_STATUS.update(active=False, reason=f"{path} could not be used: {e}")
         return SIMD_STATUS
     gemm = gemm_simd

@@ -24,7 +24,7 @@ def load(path):
     handle.nnp_sgemm_work_floats.restype = i
     handle.nnp_sgemm.argtypes = [i, i, i, p, i, i, p, i, i, p, i, p]
     handle.nnp_sgemm.restype = None
-    _work = np.empty(handle.nnp_sgemm_work_floats(), dtype=np.float32)
+    _work = np.empty(max(handle.nnp_sgemm_work_floats(), 256 * 2048 + 128 * 256), dtype=np.float32)
     lib = handle
     return handle.nnp_version()
 
