@@ -864,11 +864,24 @@ def ensure_chromium() -> str:
     )
 
 
+def ensure_simd_toolchain() -> None:
+    """Install Debian's clang and lld for the SIMD kernels (as for chromium: as root, with apt-get).
+    Optional: without them the build uses the committed library and the rebuild test is skipped."""
+    if simd_toolchain() or not (is_root() and shutil.which("apt-get")):
+        return
+    log("clang 14 + lld not found; installing Debian's clang and lld (to rebuild the SIMD kernels)")
+    try:
+        apt_install("clang", "lld")
+    except BuildError as e:
+        log(f"{e}; the committed SIMD kernel build is used")
+
+
 def run_tests(pytest_args: list[str]) -> int:
     with exclusive("build"):
         ensure_node_modules()  # first: a missing Node.js is reported before anything slow happens
     py = ensure_venv()
     ensure_chromium()
+    ensure_simd_toolchain()
     build()
     cmd = [str(py), "-m", "pytest", *pytest_args]
     log(" ".join(cmd))
@@ -889,6 +902,7 @@ def bench(bench_args: list[str]) -> int:
         ensure_node_modules()
     py = ensure_venv()
     ensure_chromium()
+    ensure_simd_toolchain()
     build()
     cmd = [str(py), str(ROOT / "bench" / "run.py"), *bench_args]
     return subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL).returncode
