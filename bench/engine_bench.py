@@ -79,10 +79,18 @@ def _runner(spec, dataset, n, mnist_path, backend):
 
 
 def train_rate(spec, dataset, batch, steps, repeats, mnist_path="/data/mnist.bin", backend="numpy", warmup=3,
-               target_s=None):
+               target_s=None, kernels="einsum"):
     """Examples/s of model.train_step over `steps` batches per repeat (best and every repeat), after
     `warmup` steps. With target_s, a slow runner times fewer steps (at least 1) so a repeat lasts about
-    target_s: the last warm-up step's time decides (bench/peers.js does the same for the peers)."""
+    target_s: the last warm-up step's time decides (bench/peers.js does the same for the peers).
+    On the NumPy backend in the browser, `kernels` picks "einsum" (pure NumPy) or "simd" (issue 14)."""
+    if backend == "numpy" and IN_BROWSER:
+        return on_path(kernels, _train_rate, spec, dataset, batch, steps, repeats, mnist_path, backend, warmup,
+                       target_s)
+    return _train_rate(spec, dataset, batch, steps, repeats, mnist_path, backend, warmup, target_s)
+
+
+def _train_rate(spec, dataset, batch, steps, repeats, mnist_path, backend, warmup, target_s):
     try:
         x, y, model = _runner(spec, dataset, steps * batch, mnist_path, backend)
     except BackendMissing as e:
@@ -144,10 +152,16 @@ def _best_seconds(fn, min_time, repeats=3):
     return best
 
 
-def matmul_gflops(sizes, min_time, backend="numpy"):
+def matmul_gflops(sizes, min_time, backend="numpy", kernels="einsum"):
     """GFLOP/s of an (n x n) @ (n x n) float32 product (2 n^3 flop) through numpy_backend.gemm."""
     if backend != "numpy":
         return [_webgpu_kernel("matmul", n, min_time) for n in sizes]
+    if IN_BROWSER:
+        return on_path(kernels, _matmul_gflops, sizes, min_time)
+    return _matmul_gflops(sizes, min_time)
+
+
+def _matmul_gflops(sizes, min_time):
     rng = np.random.default_rng(0)
     out = []
     for n in sizes:
@@ -162,10 +176,16 @@ def conv_flop(shape):
     return 2 * n * h * w * f * k * k * c  # "same" padding, stride 1: OH = H, OW = W
 
 
-def conv2d_gflops(shapes, min_time, backend="numpy"):
+def conv2d_gflops(shapes, min_time, backend="numpy", kernels="einsum"):
     """GFLOP/s of the conv2d forward (im2col + gemm, bias added) for NHWC shapes with 'same' padding."""
     if backend != "numpy":
         return [_webgpu_kernel("conv2d", s, min_time) for s in shapes]
+    if IN_BROWSER:
+        return on_path(kernels, _conv2d_gflops, shapes, min_time)
+    return _conv2d_gflops(shapes, min_time)
+
+
+def _conv2d_gflops(shapes, min_time):
     rng = np.random.default_rng(0)
     out = []
     for s in shapes:
@@ -232,12 +252,18 @@ PROFILE_KERNELS = {
 }
 
 
-def step_profile(spec, dataset, batch, steps, mnist_path="/data/mnist.bin", warmup=2):
+def step_profile(spec, dataset, batch, steps, mnist_path="/data/mnist.bin", warmup=2, kernels="einsum"):
     """Milliseconds per train_step spent in the NumPy engine's matrix products, im2col/col2im and
     pooling (each leaf kernel timed by wrapping it in numpy_backend), and the rest ("Python and
-    other NumPy": activations, loss, optimizer, autograd). On whatever path gemm is on now."""
+    other NumPy": activations, loss, optimizer, autograd), on the `kernels` path."""
+    if IN_BROWSER:
+        return on_path(kernels, _step_profile, spec, dataset, batch, steps, mnist_path, warmup)
+    return _step_profile(spec, dataset, batch, steps, mnist_path, warmup)
+
+
+def _step_profile(spec, dataset, batch, steps, mnist_path, warmup):
     x, y, model = _runner(spec, dataset, steps * batch, mnist_path, "numpy")
-    for i in range(warmup):
+    for _ in range(warmup):
         model.train_step(x[:batch], y[:batch])
     spent = dict.fromkeys(PROFILE_KERNELS, 0.0)
     originals = {}

@@ -178,7 +178,7 @@ def test_a_library_that_cannot_load_leaves_the_einsum_path_with_the_reason(kerne
         "missing = dict(nb.use_simd('/tmp/no-such-file.so')); g1 = nb.gemm.__name__\n"
         "corrupt = dict(nb.use_simd('/tmp/not-a-library.so')); g2 = nb.gemm.__name__\n"
         "{'missing': missing, 'corrupt': corrupt, 'gemm': [g1, g2]}")
-    assert result["gemm"] == ["gemm_einsum", "gemm_einsum"]  # a failed load falls back to einsum
+    assert result["gemm"] == ["gemm_einsum", "gemm_einsum"]  # a failed load falls back to pure NumPy
     for key in ("missing", "corrupt"):
         assert result[key]["active"] is False and "could not be used" in result[key]["reason"], result
     assert "/tmp/no-such-file.so" in result["missing"]["reason"]
@@ -206,3 +206,49 @@ def test_the_page_boots_and_trains_on_einsum_when_the_kernel_file_is_missing(bro
     assert result["gemm"] == "gemm_einsum" and result["finite"], result
     assert result["status"]["active"] is False
     assert "SIMD kernels not loaded" in result["status"]["reason"] and "404" in result["status"]["reason"], result
+
+
+WINDOWS = r"""
+import numpy as np
+from pyengine.backends import numpy_backend as nb
+
+rng = np.random.default_rng(5)
+checked = 0
+# (N, H, W, C), window, strides, pads: overlapping and padded windows, C not a multiple of 4, a window
+# that is all padding, ties (relu zeros: the first maximum must win) and -inf values
+for (n, h, w, c), (ph, pw), (sh, sw), pads in [
+        ((2, 24, 24, 8), (2, 2), (2, 2), ((0, 0), (0, 0))), ((3, 12, 12, 16), (3, 3), (3, 3), ((0, 0), (0, 0))),
+        ((2, 7, 9, 5), (3, 3), (2, 2), ((1, 1), (1, 1))), ((1, 5, 6, 3), (2, 3), (1, 2), ((1, 0), (0, 2))),
+        ((2, 4, 4, 6), (3, 3), (1, 1), ((2, 2), (2, 2))), ((1, 1, 1, 1), (1, 1), (1, 1), ((0, 0), (0, 0)))]:
+    x = np.maximum(rng.standard_normal((n, h, w, c), dtype=np.float32), 0)  # many exact ties at 0
+    x.flat[::7] = -np.inf
+    oh = (h + sum(pads[0]) - ph) // sh + 1
+    ow = (w + sum(pads[1]) - pw) // sw + 1
+    y, idx = nb.maxpool2d_forward_simd(x, (ph, pw), (sh, sw), pads)
+    y0, idx0 = nb.maxpool2d_forward_numpy(x, (ph, pw), (sh, sw), pads)
+    assert y.dtype == np.float32 and y.shape == y0.shape == (n, oh, ow, c)
+    assert np.array_equal(y, y0) and np.array_equal(idx, idx0), (x.shape, ph, sh, pads)
+    gy = rng.standard_normal(y.shape, dtype=np.float32)
+    dx = nb.maxpool2d_backward_simd(gy, idx, x.shape, (ph, pw), (sh, sw), pads)
+    dx0 = nb.maxpool2d_backward_numpy(gy, idx0, x.shape, (ph, pw), (sh, sw), pads)
+    assert dx.shape == x.shape and np.allclose(dx, dx0, atol=1e-6), (x.shape, ph, sh, pads)
+    checked += 1
+# im2col: padding, strides, dilation, C = 1 (the grayscale input), C not a multiple of 4
+for (n, h, w, c), (kh, kw), s, pads, d in [
+        ((2, 24, 24, 1), (5, 5), (1, 1), ((2, 2), (2, 2)), (1, 1)), ((2, 12, 12, 8), (5, 5), (1, 1), ((2, 2), (2, 2)), (1, 1)),
+        ((1, 9, 8, 3), (3, 3), (2, 2), ((1, 1), (0, 1)), (1, 1)), ((1, 10, 10, 5), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2)),
+        ((3, 4, 4, 2), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1))]:
+    x = rng.standard_normal((n, h, w, c), dtype=np.float32)[:, ::-1]  # a non-contiguous view
+    cols, oh, ow = nb.im2col_simd(x, kh, kw, s, pads, d)
+    cols0, oh0, ow0 = nb.im2col_numpy(x, kh, kw, s, pads, d)
+    assert (oh, ow) == (oh0, ow0) and cols.shape == cols0.shape and np.array_equal(cols, cols0), (x.shape, kh, s, pads, d)
+    checked += 1
+routes = [nb.im2col.__name__, nb.maxpool2d_forward.__name__, nb.maxpool2d_backward.__name__]
+checked, routes
+"""
+
+
+def test_maxpool_and_im2col_kernels_match_the_numpy_ones_exactly(kernels_on):
+    checked, routes = kernels_on.run(WINDOWS)
+    assert checked == 11
+    assert routes == ["im2col_simd", "maxpool2d_forward_simd", "maxpool2d_backward_simd"]

@@ -123,3 +123,97 @@ EXPORT void nnp_sgemm(int m, int n, int k, const float *a, int a_rs, int a_cs, c
     }
   }
 }
+
+// ---- pooling and im2col on channels-last (N, H, W, C) C-contiguous float32 ---------------------------
+// Geometry as numpy_backend: window (ph, pw), strides (sh, sw), top/left padding (pt, pl); the output is
+// (N, OH, OW, C). Cells outside the input are padding: -inf for max pooling, 0 for im2col.
+
+// y = the max of each window, idx = its index within the window (i * pw + j; the first maximum wins, as
+// np.argmax, and a NaN wins over numbers). Vectorised over channels four at a time.
+EXPORT void nnp_maxpool_forward(const float *x, int n, int h, int w, int c, int ph, int pw, int sh, int sw, int pt,
+                                int pl, int oh, int ow, float *y, int *idx) {
+  const float neg_inf = -__builtin_inff();
+  for (int b = 0; b < n; b++)
+    for (int r = 0; r < oh; r++)
+      for (int q = 0; q < ow; q++) {
+        float *yo = y + (((long)b * oh + r) * ow + q) * c;
+        int *io = idx + (((long)b * oh + r) * ow + q) * c;
+        int ch = 0;
+        for (; ch + 4 <= c; ch += 4) {
+          v128_t best = wasm_f32x4_splat(neg_inf), arg = wasm_i32x4_splat(0);
+          for (int i = 0; i < ph; i++) {
+            int yy = r * sh + i - pt;
+            if (yy < 0 || yy >= h) continue;
+            for (int j = 0; j < pw; j++) {
+              int xx = q * sw + j - pl;
+              if (xx < 0 || xx >= w) continue;
+              v128_t v = wasm_v128_load(x + (((long)b * h + yy) * w + xx) * c + ch);
+              // take v where v > best, or v is NaN and best is not (NaN != NaN)
+              v128_t take = wasm_v128_or(wasm_f32x4_gt(v, best),
+                                         wasm_v128_andnot(wasm_f32x4_ne(v, v), wasm_f32x4_ne(best, best)));
+              best = wasm_v128_bitselect(v, best, take);
+              arg = wasm_v128_bitselect(wasm_i32x4_splat(i * pw + j), arg, take);
+            }
+          }
+          wasm_v128_store(yo + ch, best);
+          wasm_v128_store(io + ch, arg);
+        }
+        for (; ch < c; ch++) {
+          float best = neg_inf;
+          int arg = 0;
+          for (int i = 0; i < ph; i++) {
+            int yy = r * sh + i - pt;
+            if (yy < 0 || yy >= h) continue;
+            for (int j = 0; j < pw; j++) {
+              int xx = q * sw + j - pl;
+              if (xx < 0 || xx >= w) continue;
+              float v = x[(((long)b * h + yy) * w + xx) * c + ch];
+              if (v > best || (v != v && best == best)) {
+                best = v;
+                arg = i * pw + j;
+              }
+            }
+          }
+          yo[ch] = best;
+          io[ch] = arg;
+        }
+      }
+}
+
+// dx (N, H, W, C), zeroed here, += gy at each window's argmax cell (windows may overlap).
+EXPORT void nnp_maxpool_backward(const float *gy, const int *idx, int n, int h, int w, int c, int pw, int sh,
+                                 int sw, int pt, int pl, int oh, int ow, float *dx) {
+  long total = (long)n * h * w * c;
+  for (long e = 0; e < total; e++) dx[e] = 0.0f;
+  for (int b = 0; b < n; b++)
+    for (int r = 0; r < oh; r++)
+      for (int q = 0; q < ow; q++) {
+        long o = (((long)b * oh + r) * ow + q) * c;
+        for (int ch = 0; ch < c; ch++) {
+          int k = idx[o + ch], yy = r * sh + k / pw - pt, xx = q * sw + k % pw - pl;
+          if (yy >= 0 && yy < h && xx >= 0 && xx < w) dx[(((long)b * h + yy) * w + xx) * c + ch] += gy[o + ch];
+        }
+      }
+}
+
+// cols (N*OH*OW, KH*KW*C): row (b, r, q) holds the window at (r, q), (i, j, ch)-ordered; dilation (dh, dw).
+EXPORT void nnp_im2col(const float *x, int n, int h, int w, int c, int kh, int kw, int sh, int sw, int pt, int pl,
+                       int dh, int dw, int oh, int ow, float *cols) {
+  for (int b = 0; b < n; b++)
+    for (int r = 0; r < oh; r++)
+      for (int q = 0; q < ow; q++)
+        for (int i = 0; i < kh; i++) {
+          int yy = r * sh + i * dh - pt;
+          for (int j = 0; j < kw; j++, cols += c) {
+            int xx = q * sw + j * dw - pl;
+            if (yy < 0 || yy >= h || xx < 0 || xx >= w) {
+              for (int ch = 0; ch < c; ch++) cols[ch] = 0.0f;
+              continue;
+            }
+            const float *src = x + (((long)b * h + yy) * w + xx) * c;
+            int ch = 0;
+            for (; ch + 4 <= c; ch += 4) wasm_v128_store(cols + ch, wasm_v128_load(src + ch));
+            for (; ch < c; ch++) cols[ch] = src[ch];
+          }
+        }
+}

@@ -24,6 +24,11 @@ def load(path):
     handle.nnp_sgemm_work_floats.restype = i
     handle.nnp_sgemm.argtypes = [i, i, i, p, i, i, p, i, i, p, i, p]
     handle.nnp_sgemm.restype = None
+    handle.nnp_maxpool_forward.argtypes = [p] + [i] * 12 + [p, p]
+    handle.nnp_maxpool_backward.argtypes = [p, p] + [i] * 11 + [p]
+    handle.nnp_im2col.argtypes = [p] + [i] * 14 + [p]
+    for name in ("nnp_maxpool_forward", "nnp_maxpool_backward", "nnp_im2col"):
+        getattr(handle, name).restype = None
     _work = np.empty(max(handle.nnp_sgemm_work_floats(), 256 * 2048 + 128 * 256), dtype=np.float32)
     lib = handle
     return handle.nnp_version()
@@ -59,3 +64,42 @@ def sgemm(a, b, out=None):
         lib.nnp_sgemm(m, n, k, a.ctypes.data, a_rs, a_cs, b.ctypes.data, b_rs, b_cs, out.ctypes.data, n,
                       _work.ctypes.data)
     return out
+
+
+def nhwc_fits(x):
+    """True when x is a float32 (N, H, W, C) array the window kernels can take (after a C-order copy)."""
+    return x.ndim == 4 and x.dtype == _F32 and x.size <= _INT_MAX
+
+
+def maxpool_forward(x, pool_size, strides, pads, oh, ow):
+    """(N, H, W, C) -> y (N, OH, OW, C) float32, idx (N, OH, OW, C) int32: each window's argmax (i * PW + j)."""
+    x = np.ascontiguousarray(x)
+    n, h, w, c = x.shape
+    y = np.empty((n, oh, ow, c), dtype=np.float32)
+    idx = np.empty((n, oh, ow, c), dtype=np.int32)
+    if y.size:
+        lib.nnp_maxpool_forward(x.ctypes.data, n, h, w, c, pool_size[0], pool_size[1], strides[0], strides[1],
+                                pads[0][0], pads[1][0], oh, ow, y.ctypes.data, idx.ctypes.data)
+    return y, idx
+
+
+def maxpool_backward(gy, idx, x_shape, pool_size, strides, pads):
+    """Scatter gy (N, OH, OW, C) onto each window's argmax cell: dx (N, H, W, C) float32."""
+    gy = np.ascontiguousarray(gy, dtype=np.float32)
+    idx = np.ascontiguousarray(idx, dtype=np.int32)
+    n, h, w, c = x_shape
+    dx = np.empty((n, h, w, c), dtype=np.float32)
+    lib.nnp_maxpool_backward(gy.ctypes.data, idx.ctypes.data, n, h, w, c, pool_size[1], strides[0], strides[1],
+                             pads[0][0], pads[1][0], gy.shape[1], gy.shape[2], dx.ctypes.data)
+    return dx
+
+
+def im2col(x, kh, kw, strides, pads, dilation, oh, ow):
+    """(N, H, W, C) -> cols (N*OH*OW, KH*KW*C) float32, zero padding, in one pass."""
+    x = np.ascontiguousarray(x)
+    n, h, w, c = x.shape
+    cols = np.empty((n * oh * ow, kh * kw * c), dtype=np.float32)
+    if cols.size:
+        lib.nnp_im2col(x.ctypes.data, n, h, w, c, kh, kw, strides[0], strides[1], pads[0][0], pads[1][0],
+                       dilation[0], dilation[1], oh, ow, cols.ctypes.data)
+    return cols
