@@ -196,24 +196,46 @@ EXPORT void nnp_maxpool_backward(const float *gy, const int *idx, int n, int h, 
       }
 }
 
+static void copy_floats(float *dst, const float *src, int count) {
+  int e = 0;
+  for (; e + 4 <= count; e += 4) wasm_v128_store(dst + e, wasm_v128_load(src + e));
+  for (; e < count; e++) dst[e] = src[e];
+}
+
+static void zero_floats(float *dst, int count) {
+  for (int e = 0; e < count; e++) dst[e] = 0.0f;
+}
+
 // cols (N*OH*OW, KH*KW*C): row (b, r, q) holds the window at (r, q), (i, j, ch)-ordered; dilation (dh, dw).
+// Without column dilation one kernel row's in-bounds cells are one contiguous run of x (channels-last):
+// copied in one go, the padding around it zeroed.
 EXPORT void nnp_im2col(const float *x, int n, int h, int w, int c, int kh, int kw, int sh, int sw, int pt, int pl,
                        int dh, int dw, int oh, int ow, float *cols) {
   for (int b = 0; b < n; b++)
     for (int r = 0; r < oh; r++)
       for (int q = 0; q < ow; q++)
-        for (int i = 0; i < kh; i++) {
-          int yy = r * sh + i * dh - pt;
-          for (int j = 0; j < kw; j++, cols += c) {
-            int xx = q * sw + j * dw - pl;
-            if (yy < 0 || yy >= h || xx < 0 || xx >= w) {
-              for (int ch = 0; ch < c; ch++) cols[ch] = 0.0f;
-              continue;
-            }
-            const float *src = x + (((long)b * h + yy) * w + xx) * c;
-            int ch = 0;
-            for (; ch + 4 <= c; ch += 4) wasm_v128_store(cols + ch, wasm_v128_load(src + ch));
-            for (; ch < c; ch++) cols[ch] = src[ch];
+        for (int i = 0; i < kh; i++, cols += kw * c) {
+          int yy = r * sh + i * dh - pt, x0 = q * sw - pl;
+          if (yy < 0 || yy >= h) {
+            zero_floats(cols, kw * c);
+            continue;
+          }
+          const float *row = x + ((long)b * h + yy) * w * c;
+          if (dw == 1) {
+            int j0 = x0 < 0 ? -x0 : 0, j1 = x0 + kw > w ? w - x0 : kw;  // in-bounds j in [j0, j1)
+            if (j0 > kw) j0 = kw;
+            if (j1 < j0) j1 = j0;
+            zero_floats(cols, j0 * c);
+            copy_floats(cols + j0 * c, row + (long)(x0 + j0) * c, (j1 - j0) * c);
+            zero_floats(cols + j1 * c, (kw - j1) * c);
+            continue;
+          }
+          for (int j = 0; j < kw; j++) {
+            int xx = x0 + j * dw;
+            if (xx < 0 || xx >= w)
+              zero_floats(cols + j * c, c);
+            else
+              copy_floats(cols + j * c, row + (long)xx * c, c);
           }
         }
 }
