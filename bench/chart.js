@@ -3,7 +3,8 @@
 /* exported drawBenchChart */
 function drawBenchChart(result) {
   "use strict";
-  const COLORS = { "nnplay CPython (ref.)": "#9aa5b1", "nnplay NumPy": "#1f6feb", "nnplay WebGPU": "#8250df",
+  const COLORS = { "nnplay CPython (ref.)": "#9aa5b1", "nnplay NumPy": "#1f6feb",
+                   "nnplay NumPy + SIMD": "#2da44e", "nnplay WebGPU": "#8250df",
                    "ConvNetJS": "#d29922", "TF.js cpu": "#e8590c", "TF.js webgpu": "#c92a2a" };
   const rows = result.rows;
   const panels = [
@@ -16,6 +17,8 @@ function drawBenchChart(result) {
     { title: "Scaling: examples/s as network width doubles", part: "scaling", filter: (r) => r.case.startsWith("width"), log: true },
     { title: "Cold start to first training step (s, lower is better)", part: "startup", filter: (r) => r.case === "total" },
     { title: "Peak memory while training MNIST (MB)", part: "memory", filter: (r) => r.case !== "wasm memory" },
+    { title: "ms per training step, NumPy engine (lower is better)", part: "profile",
+      label: (c) => c.replace(" (batch ", " b").replace("): ", ": ").replace("Python and other NumPy", "other") },
   ];
   const W = 1400, PH = 330, cols = 2, rowsN = Math.ceil((panels.length + 1) / cols), HEAD = 70;
   const canvas = document.createElement("canvas");

@@ -79,10 +79,18 @@ def _runner(spec, dataset, n, mnist_path, backend):
 
 
 def train_rate(spec, dataset, batch, steps, repeats, mnist_path="/data/mnist.bin", backend="numpy", warmup=3,
-               target_s=None):
+               target_s=None, kernels="einsum"):
     """Examples/s of model.train_step over `steps` batches per repeat (best and every repeat), after
     `warmup` steps. With target_s, a slow runner times fewer steps (at least 1) so a repeat lasts about
-    target_s: the last warm-up step's time decides (bench/peers.js does the same for the peers)."""
+    target_s: the last warm-up step's time decides (bench/peers.js does the same for the peers).
+    On the NumPy backend in the browser, `kernels` picks "einsum" (pure NumPy) or "simd" (issue 14)."""
+    if backend == "numpy" and IN_BROWSER:
+        return on_path(kernels, _train_rate, spec, dataset, batch, steps, repeats, mnist_path, backend, warmup,
+                       target_s)
+    return _train_rate(spec, dataset, batch, steps, repeats, mnist_path, backend, warmup, target_s)
+
+
+def _train_rate(spec, dataset, batch, steps, repeats, mnist_path, backend, warmup, target_s):
     try:
         x, y, model = _runner(spec, dataset, steps * batch, mnist_path, backend)
     except BackendMissing as e:
@@ -144,10 +152,16 @@ def _best_seconds(fn, min_time, repeats=3):
     return best
 
 
-def matmul_gflops(sizes, min_time, backend="numpy"):
+def matmul_gflops(sizes, min_time, backend="numpy", kernels="einsum"):
     """GFLOP/s of an (n x n) @ (n x n) float32 product (2 n^3 flop) through numpy_backend.gemm."""
     if backend != "numpy":
         return [_webgpu_kernel("matmul", n, min_time) for n in sizes]
+    if IN_BROWSER:
+        return on_path(kernels, _matmul_gflops, sizes, min_time)
+    return _matmul_gflops(sizes, min_time)
+
+
+def _matmul_gflops(sizes, min_time):
     rng = np.random.default_rng(0)
     out = []
     for n in sizes:
@@ -162,10 +176,16 @@ def conv_flop(shape):
     return 2 * n * h * w * f * k * k * c  # "same" padding, stride 1: OH = H, OW = W
 
 
-def conv2d_gflops(shapes, min_time, backend="numpy"):
+def conv2d_gflops(shapes, min_time, backend="numpy", kernels="einsum"):
     """GFLOP/s of the conv2d forward (im2col + gemm, bias added) for NHWC shapes with 'same' padding."""
     if backend != "numpy":
         return [_webgpu_kernel("conv2d", s, min_time) for s in shapes]
+    if IN_BROWSER:
+        return on_path(kernels, _conv2d_gflops, shapes, min_time)
+    return _conv2d_gflops(shapes, min_time)
+
+
+def _conv2d_gflops(shapes, min_time):
     rng = np.random.default_rng(0)
     out = []
     for s in shapes:
@@ -190,3 +210,86 @@ def _webgpu_kernel(kind, size, min_time):
     if fn is None:
         return {"na": f"pyengine.backends.webgpu.bench has no {kind}_gflops"}
     return {"value": float(fn(size, min_time=min_time))}
+
+
+# ---- NumPy + SIMD (issue 14) --------------------------------------------------------------------
+def simd_unavailable():
+    """None when the worker loaded the WebAssembly SIMD kernels, else the reason."""
+    if not IN_BROWSER:
+        return "the SIMD kernels are WebAssembly (the browser only); CPython uses BLAS"
+    status = numpy_backend.SIMD_STATUS
+    if not (status.get("active") or status.get("path")):
+        return status.get("reason") or "not loaded"
+    return None
+
+
+def on_path(path, fn, *args, **kwargs):
+    """fn(*args, **kwargs) with the NumPy engine's products on `path`: "simd" (the kernels) or "einsum"
+    (the pure-NumPy fallback), then back to how it was. A missing path returns {"na": reason}."""
+    status = dict(numpy_backend.SIMD_STATUS)
+    if path == "simd":
+        why = simd_unavailable()
+        if why:
+            return {"na": why}
+        numpy_backend.use_simd(status.get("path"))
+    else:
+        numpy_backend.use_einsum()
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        if status.get("active"):
+            numpy_backend.use_simd(status["path"])
+        else:
+            numpy_backend.use_einsum()
+            numpy_backend.SIMD_STATUS.update(status)
+
+
+# The NumPy engine's leaf kernels by the step-profile category they count in (none calls another).
+PROFILE_KERNELS = {
+    "matrix products": ("gemm",),
+    "im2col/col2im": ("im2col", "col2im"),
+    "pooling": ("maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward"),
+}
+
+
+def step_profile(spec, dataset, batch, steps, mnist_path="/data/mnist.bin", warmup=2, kernels="einsum"):
+    """Milliseconds per train_step spent in the NumPy engine's matrix products, im2col/col2im and
+    pooling (each leaf kernel timed by wrapping it in numpy_backend), and the rest ("Python and
+    other NumPy": activations, loss, optimizer, autograd), on the `kernels` path."""
+    if IN_BROWSER:
+        return on_path(kernels, _step_profile, spec, dataset, batch, steps, mnist_path, warmup)
+    return _step_profile(spec, dataset, batch, steps, mnist_path, warmup)
+
+
+def _step_profile(spec, dataset, batch, steps, mnist_path, warmup):
+    x, y, model = _runner(spec, dataset, steps * batch, mnist_path, "numpy")
+    for _ in range(warmup):
+        model.train_step(x[:batch], y[:batch])
+    spent = dict.fromkeys(PROFILE_KERNELS, 0.0)
+    originals = {}
+
+    def timed(category, fn):
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[category] += time.perf_counter() - t0
+        return wrapper
+
+    for category, names in PROFILE_KERNELS.items():
+        for name in names:
+            originals[name] = getattr(numpy_backend, name)
+            setattr(numpy_backend, name, timed(category, originals[name]))
+    try:
+        t0 = time.perf_counter()
+        for i in range(steps):
+            model.train_step(x[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch])
+        total = time.perf_counter() - t0
+    finally:
+        for name, fn in originals.items():
+            setattr(numpy_backend, name, fn)
+    ms = {k: 1000 * v / steps for k, v in spent.items()}
+    ms["Python and other NumPy"] = 1000 * total / steps - sum(ms.values())
+    ms["total"] = 1000 * total / steps
+    return {"value": ms["total"], "ms": ms, "steps": steps}

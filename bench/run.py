@@ -8,7 +8,9 @@
   startup  cold page load -> first training step, per stage
   memory   peak JS heap, ArrayBuffer/wasm memory while training the MNIST network
   scaling  examples/s as the batch size and the network width double
-Runners: nnplay on NumPy and on WebGPU (in the worker, Pyodide), ConvNetJS 0.3.0 and TensorFlow.js
+  profile  ms per training step in matrix products, im2col/col2im, pooling and the rest (NumPy engine)
+Runners: nnplay on NumPy (pure NumPy: einsum), on NumPy + SIMD (the WebAssembly SIMD kernels, issue 14)
+and on WebGPU (in the worker, Pyodide), ConvNetJS 0.3.0 and TensorFlow.js
 4.22.0 layers on its cpu and webgpu backends (on the page's main thread), plus nnplay on CPython for
 reference. Prints Markdown tables, writes bench-results/bench.json and bench-results/bench.png.
 A cell a runner cannot fill says "n/a" and why; no number is ever made up.
@@ -35,7 +37,7 @@ sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
 from pyengine import presets  # noqa: E402
 
-PARTS = ("train", "kernels", "startup", "memory", "scaling")
+PARTS = ("train", "kernels", "startup", "memory", "scaling", "profile")
 CPYTHON, NP, GPU, CNJS, TF_CPU, TF_GPU = (
     "nnplay CPython (ref.)", "nnplay NumPy", "nnplay WebGPU", "ConvNetJS", "TF.js cpu", "TF.js webgpu")
 TFJS_BUNDLES = [ROOT / "node_modules" / "@tensorflow" / f"tfjs-{name}" / "dist" / f"tf-{name}.min.js"
@@ -43,6 +45,7 @@ TFJS_BUNDLES = [ROOT / "node_modules" / "@tensorflow" / f"tfjs-{name}" / "dist" 
 CONVNETJS_BUNDLE = ROOT / "node_modules" / "convnetjs" / "build" / "convnet.js"
 CHROMIUM_FLAGS = ("--enable-unsafe-webgpu",)  # WebGPU in headless Chromium: SwiftShader (CPU) without a GPU
 CIFAR = [32, 32, 3]  # the synthetic stand-in's shape (see engine_bench.synthetic_images)
+SIMD = "nnplay NumPy + SIMD"  # the NumPy engine on the WebAssembly SIMD kernels (NP: on einsum, pure NumPy)
 
 # Sizes: full, and --tiny (CI: proves every path works in seconds).
 FULL = {
@@ -62,6 +65,7 @@ FULL = {
     "memory_steps": 30,
     "batches": [8, 16, 32, 64], "widths": [1, 2, 4], "width_batch": 20, "scaling_examples": 320, "scaling_repeats": 1,
     "scaling_target_s": 2.5,
+    "profile_steps": {"mnist": (20, 20), "cifar": (4, 20)},  # (batch, steps)
 }
 TINY = {
     "train": {"mnist": (20, 1, 1), "cifar": (4, 1, 1)},
@@ -74,6 +78,7 @@ TINY = {
     "memory_steps": 1,
     "batches": [2, 4], "widths": [1, 2], "width_batch": 2, "scaling_examples": 4, "scaling_repeats": 1,
     "scaling_target_s": None,
+    "profile_steps": {"mnist": (20, 1), "cifar": (4, 1)},
 }
 
 
@@ -221,10 +226,23 @@ class Bench:
                 mnist_path=str(harness.build.DIST / "data" / "mnist.bin"), target_s=self.sizes["target_s"], **args))
             py_args, js_args = dict(args, target_s=self.sizes["target_s"]), dict(args, targetS=self.sizes["target_s"])
             self.add("train", case, NP, "ex/s", self.nnplay("numpy", "train_rate", **py_args))
+            self.add("train", case, SIMD, "ex/s", self.nnplay("numpy", "train_rate", kernels="simd", **py_args))
             self.add("train", case, GPU, "ex/s", self.nnplay("webgpu", "train_rate", **py_args))
             self.add("train", case, CNJS, "ex/s", self.b.call_js("convnetjsTrain", **js_args))
             self.add("train", case, TF_CPU, "ex/s", self.tfjs("cpu", "tfjsTrain", **js_args))
             self.add("train", case, TF_GPU, "ex/s", self.tfjs("webgpu", "tfjsTrain", **js_args))
+
+    def profile(self):
+        """Where a NumPy-engine training step goes (ms per step), on einsum and on the SIMD kernels."""
+        for name, spec, dataset in (("MNIST", presets.convnetjs_mnist(), "mnist"),
+                                    ("CIFAR-10", presets.convnetjs_cifar10(), CIFAR)):
+            batch, steps = self.sizes["profile_steps"]["mnist" if dataset == "mnist" else "cifar"]
+            for runner, kernels in ((NP, "einsum"), (SIMD, "simd")):
+                res = self.nnplay("numpy", "step_profile", spec=spec, dataset=dataset, batch=batch, steps=steps,
+                                  kernels=kernels)
+                for part in ("matrix products", "im2col/col2im", "pooling", "Python and other NumPy", "total"):
+                    value = {"value": res["ms"][part]} if "ms" in res else res
+                    self.add("profile", f"{name} (batch {batch}): {part}", runner, "ms/step", value)
 
     def kernels(self):
         t = self.sizes["min_time"]
@@ -233,6 +251,7 @@ class Bench:
             key = "sizes" if kind == "matmul" else "shapes"
             results = {
                 NP: self.nnplay("numpy", f"{kind}_gflops", **{key: sizes, "min_time": t}),
+                SIMD: self.nnplay("numpy", f"{kind}_gflops", kernels="simd", **{key: sizes, "min_time": t}),
                 GPU: self.nnplay("webgpu", f"{kind}_gflops", **{key: sizes, "min_time": t}),
                 TF_CPU: self.tfjs("cpu", f"tfjs{kind.capitalize()}", **{key: sizes, "minTime": t}),
                 TF_GPU: self.tfjs("webgpu", f"tfjs{kind.capitalize()}", **{key: sizes, "minTime": t}),
@@ -251,6 +270,7 @@ class Bench:
             args = dict(spec=spec, dataset="mnist", batch=batch, steps=max(1, n // batch), repeats=repeats, warmup=warmup)
             target = self.sizes["scaling_target_s"]
             self.add("scaling", case, NP, "ex/s", self.nnplay("numpy", "train_rate", target_s=target, **args))
+            self.add("scaling", case, SIMD, "ex/s", self.nnplay("numpy", "train_rate", target_s=target, kernels="simd", **args))
             self.add("scaling", case, GPU, "ex/s", self.nnplay("webgpu", "train_rate", target_s=target, **args))
             self.add("scaling", case, TF_CPU, "ex/s", self.tfjs("cpu", "tfjsTrain", targetS=target, **args))
             self.add("scaling", case, TF_GPU, "ex/s", self.tfjs("webgpu", "tfjsTrain", targetS=target, **args))
@@ -437,6 +457,18 @@ def tables(rows) -> str:
     return "\n".join(out)
 
 
+def simd_ratios(rows):
+    """Lines naming NumPy + SIMD's training speed over ConvNetJS's and over pure NumPy's, per network."""
+    value = {(r["case"], r["runner"]): r.get("value") for r in rows if r["part"] == "train"}
+    lines = []
+    for case in dict.fromkeys(r["case"] for r in rows if r["part"] == "train"):
+        simd, cnjs, np_ = value.get((case, SIMD)), value.get((case, CNJS)), value.get((case, NP))
+        if simd and cnjs:
+            lines.append(f"{case}: NumPy + SIMD is {simd / cnjs:.1f}x ConvNetJS"
+                         + (f", {simd / np_:.2f}x pure NumPy" if np_ else "") + " (this run)")
+    return ["", *lines] if lines else []
+
+
 def render_png(browser, result, path: Path):
     """Draw the chart on a canvas in the same Chromium (bench/chart.js) and screenshot it."""
     page = browser.new_page()
@@ -511,6 +543,8 @@ def main(argv=None) -> int:
         server.close()
     print(f"\nnnplay benchmark: {meta['command']}\n{meta['machine']}; Chromium {meta['chromium']} (headless); "
           f"WebGPU = SwiftShader (CPU-emulated) where no GPU\n" + tables(bench.rows))
+    for line in simd_ratios(bench.rows):
+        print(line)
     print(f"\nwrote {args.out / 'bench.json'} and {args.out / 'bench.png'} in {meta['seconds']} s")
     return 0
 

@@ -97,6 +97,29 @@ async function stage(name, work) {
   currentStage = null;
 }
 
+/** The WebAssembly SIMD kernels (dist/simd/, issue 14) into Pyodide's file system, opened by the NumPy
+ * engine with ctypes.CDLL. Optional: when they cannot load, the einsum path runs and says why. */
+async function loadSimdKernels() {
+  const path = "/lib/nnplay/" + BUILD.simd.path.split("/").pop();
+  try {
+    const response = await fetch(new URL(BUILD.simd.path, BASE));
+    if (!response.ok) throw new Error(`${BUILD.simd.path}: HTTP ${response.status}`);
+    pyodide.FS.mkdirTree("/lib/nnplay");
+    pyodide.FS.writeFile(path, new Uint8Array(await response.arrayBuffer()));
+  } catch (err) {
+    const reason = `SIMD kernels not loaded (the einsum path runs): ${err.message ?? err}`;
+    emit("log", { stream: "stderr", text: reason });
+    const status = pyodide.pyimport("pyengine.backends.numpy_backend").SIMD_STATUS;
+    status.set("reason", reason);
+    status.destroy();
+    return;
+  }
+  const reply = pyodide.pyimport("pyengine.backends.numpy_backend").use_simd(path);
+  const status = reply.toJs();
+  reply.destroy();
+  if (!status.get("active")) emit("log", { stream: "stderr", text: `SIMD kernels not used: ${status.get("reason")}` });
+}
+
 async function boot() {
   await stage("runtime", async () => {
     pyodide = await loadPyodide({
@@ -121,6 +144,7 @@ async function boot() {
     // A direct URL and deps=false: no index lookups; NumPy already came from the lock file.
     await micropip.install.callKwargs(new URL(BUILD.engine_wheel, BASE).href, { deps: false });
     micropip.destroy();
+    await loadSimdKernels();
     pyodide.registerJsModule("nnplay_worker", { loadMnist });
     pyodide.registerJsModule("nnplay_gpu", gpu);
     rpc = pyodide.pyimport("pyengine.rpc");

@@ -9,8 +9,8 @@ import pytest
 
 import harness
 
-PARTS = {"train", "kernels", "startup", "memory", "scaling"}
-RUNNERS = {"nnplay NumPy", "nnplay WebGPU", "TF.js cpu", "TF.js webgpu"}
+PARTS = {"train", "kernels", "startup", "memory", "scaling", "profile"}
+RUNNERS = {"nnplay NumPy", "nnplay NumPy + SIMD", "nnplay WebGPU", "TF.js cpu", "TF.js webgpu"}
 
 
 @pytest.mark.timeout(240)
@@ -31,8 +31,11 @@ def test_bench_tiny_fills_every_row_with_a_number_or_a_reason(chromium_path, tmp
             assert isinstance(row.get("na"), str) and row["na"], row
     # the runners that need nothing beyond the browser always produce numbers
     for row in rows:
-        if row["runner"] in ("nnplay NumPy", "ConvNetJS", "TF.js cpu"):
+        if row["runner"] in ("nnplay NumPy", "nnplay NumPy + SIMD", "ConvNetJS", "TF.js cpu"):
             assert "value" in row, row
     png = (tmp_path / "bench.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert "| MNIST convnet (batch 20) |" in r.stdout  # the Markdown table
+    assert "NumPy + SIMD is" in r.stdout and "x ConvNetJS" in r.stdout  # the ratio line (issue 14)
+    profiled = {row["case"] for row in rows if row["part"] == "profile" and row["runner"] == "nnplay NumPy + SIMD"}
+    assert {"MNIST (batch 20): matrix products", "CIFAR-10 (batch 4): pooling"} <= profiled

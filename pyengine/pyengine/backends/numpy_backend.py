@@ -9,6 +9,8 @@ import sys
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from . import simd
+
 name = "numpy"
 
 # Pyodide's NumPy has no BLAS: there `a @ b` runs a naive loop while einsum's own kernel is ~4x faster.
@@ -59,9 +61,49 @@ def gemm_matmul(a, b):
     return a @ b
 
 
+def gemm_simd(a, b):
+    """gemm through the WebAssembly SIMD kernel (2-D float32, any strides, no copies); einsum otherwise."""
+    if simd.sgemm_fits(a, b):
+        return simd.sgemm(a, b)
+    return gemm_einsum(a, b)
+
+
 # gemm(a, b): THE matrix-product helper, (M, K) x (K, N) -> (M, N), batched over leading axes.
-# Bound once at import so the hot path pays no dispatch.
+# Bound once at import (and by use_simd) so the hot path pays no dispatch.
 gemm = gemm_einsum if ON_PYODIDE else gemm_matmul
+
+# What runs the hot paths: the worker calls use_simd() at boot; tests switch with use_einsum().
+SIMD_STATUS = {"active": False, "reason": "not loaded (the browser's worker loads it; CPython uses BLAS)"}
+
+
+def use_simd(path):
+    """Route the matrix products through the SIMD kernel library at `path` (dist/simd/nnplay_simd.so,
+    written into Pyodide's file system by the worker). On any failure the einsum path stays and
+    SIMD_STATUS says why. Returns SIMD_STATUS."""
+    try:
+        version = simd.load(path)
+        rng = np.random.default_rng(0)  # a self-check on an odd shape with a transposed operand
+        a, b = rng.standard_normal((7, 13), dtype=np.float32), rng.standard_normal((5, 13), dtype=np.float32).T
+        if not np.allclose(simd.sgemm(a, b), gemm_einsum(a, b), rtol=1e-5, atol=1e-5):
+            raise OSError("its matrix product disagrees with NumPy's")
+    except (OSError, AttributeError) as e:  # AttributeError: a library without the expected functions
+        _route(NUMPY_ROUTES)
+        SIMD_STATUS.update(active=False, reason=f"{path} could not be used: {e}")
+        return SIMD_STATUS
+    _route(SIMD_ROUTES)
+    SIMD_STATUS.update(active=True, reason=None, path=path, version=version)
+    return SIMD_STATUS
+
+
+def use_einsum():
+    """Back to the pure-NumPy path (the fallback); use_simd(path) switches the kernels on again."""
+    _route(NUMPY_ROUTES)
+    SIMD_STATUS.update(active=False, reason="switched off (use_einsum)")
+    return SIMD_STATUS
+
+
+def _route(routes):
+    globals().update(routes)
 
 
 # ---- padding and windows --------------------------------------------------------------------
@@ -89,7 +131,7 @@ def windows(xp, kh, kw, oh, ow, strides, dilation=(1, 1), writeable=False):
                       writeable=writeable)
 
 
-def im2col(x, kh, kw, strides, pads, dilation):
+def im2col_numpy(x, kh, kw, strides, pads, dilation):
     """(N, H, W, C) -> cols (N*OH*OW, KH*KW*C) with one contiguous copy, plus (OH, OW)."""
     n, h, w, c = x.shape
     oh = out_size(h, pads[0][0] + pads[0][1], kh, strides[0], dilation[0])
@@ -183,7 +225,7 @@ def _scatter_windows(dwin, x_shape, pool_size, strides, pads, oh, ow):
     return dxp[:, pt:pt + h, pl:pl + w, :]
 
 
-def maxpool2d_forward(x, pool_size, strides, pads):
+def maxpool2d_forward_numpy(x, pool_size, strides, pads):
     """Returns (y (N, OH, OW, C), argmax index within each window (N, OH, OW, C)). Padding is -inf."""
     n, _, _, c = x.shape
     ph, pw = pool_size
@@ -195,7 +237,7 @@ def maxpool2d_forward(x, pool_size, strides, pads):
     return y, idx
 
 
-def maxpool2d_backward(gy, idx, x_shape, pool_size, strides, pads):
+def maxpool2d_backward_numpy(gy, idx, x_shape, pool_size, strides, pads):
     n, oh, ow, c = gy.shape
     ph, pw = pool_size
     onehot = idx[:, :, :, None, :] == np.arange(ph * pw).reshape(ph * pw, 1)  # (N, OH, OW, PH*PW, C)
@@ -226,3 +268,34 @@ def avgpool2d_backward(gy, counts, x_shape, pool_size, strides, pads):
     share = gy / counts  # (N, OH, OW, C): each window cell gets an equal share
     dwin = np.broadcast_to(share[:, :, :, None, None, :], (n, oh, ow, ph, pw, c))
     return _scatter_windows(dwin, x_shape, pool_size, strides, pads, oh, ow)
+
+
+# ---- the WebAssembly SIMD kernels (issue 14): same contracts, float32 only ------------------------
+def im2col_simd(x, kh, kw, strides, pads, dilation):
+    n, h, w, c = x.shape
+    if not simd.nhwc_fits(x) or (kh == kw == 1 and strides == (1, 1) and not any(pads[0] + pads[1])):
+        return im2col_numpy(x, kh, kw, strides, pads, dilation)
+    oh = out_size(h, pads[0][0] + pads[0][1], kh, strides[0], dilation[0])
+    ow = out_size(w, pads[1][0] + pads[1][1], kw, strides[1], dilation[1])
+    return simd.im2col(x, kh, kw, strides, pads, dilation, oh, ow), oh, ow
+
+
+def maxpool2d_forward_simd(x, pool_size, strides, pads):
+    if not simd.nhwc_fits(x):
+        return maxpool2d_forward_numpy(x, pool_size, strides, pads)
+    oh, ow = _pool_geometry(x.shape, pool_size, strides, pads)
+    return simd.maxpool_forward(x, pool_size, strides, pads, oh, ow)
+
+
+def maxpool2d_backward_simd(gy, idx, x_shape, pool_size, strides, pads):
+    if gy.dtype != np.float32 or not simd.nhwc_fits(gy):
+        return maxpool2d_backward_numpy(gy, idx, x_shape, pool_size, strides, pads)
+    return simd.maxpool_backward(gy, idx, x_shape, pool_size, strides, pads)
+
+
+# What use_simd / use_einsum bind: the names the ops (through backends.current()) and conv2d here call.
+NUMPY_ROUTES = {"gemm": gemm, "im2col": im2col_numpy, "maxpool2d_forward": maxpool2d_forward_numpy,
+                "maxpool2d_backward": maxpool2d_backward_numpy}
+SIMD_ROUTES = {"gemm": gemm_simd, "im2col": im2col_simd, "maxpool2d_forward": maxpool2d_forward_simd,
+               "maxpool2d_backward": maxpool2d_backward_simd}
+_route(NUMPY_ROUTES)
