@@ -3,7 +3,8 @@ import { $, el, fmt, lineChart, setupAgain, startDemo } from "./demo.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const X = [45, 215, 385];  // columns: inputs, hidden, output
-const Y = { in: [90, 210], hidden: [90, 210], out: [150] };
+const Y = { in: [95, 275], hidden: [95, 275], out: [185] };
+const R = 40;  // unit radius
 let chart = null;
 
 function svg(tag, attrs, text) {
@@ -13,54 +14,50 @@ function svg(tag, attrs, text) {
   return node;
 }
 
-const num = (v) => (v == null ? "" : fmt(v, 3));
+const num = (v) => (v == null || v === "" ? "" : fmt(v, 3));
 
-/** One edge with its weight (black) and, once known, the weight's gradient (red). */
-function edge(g, x1, y1, x2, y2, name, w, grad, t) {
-  g.append(svg("line", { x1, y1, x2, y2, stroke: "#c9ced8", "stroke-width": 1.5 }));
-  const lx = x1 + (x2 - x1) * t, ly = y1 + (y2 - y1) * t;
-  g.append(svg("text", { x: lx, y: ly - 4, "text-anchor": "middle" }, `${name} ${num(w)}`));
-  if (grad != null) g.append(svg("text", { x: lx, y: ly + 12, "text-anchor": "middle", class: "grad" }, `∂ ${num(grad)}`));
+/** One edge with its weight (black) and, once known, the weight's gradient (red), `t` of the way along. */
+function edge(g, [x1, y1], [x2, y2], name, w, grad, t) {
+  g.append(svg("line", { x1: x1 + R, y1, x2: x2 - R, y2, stroke: "#c9ced8", "stroke-width": 1.5 }));
+  const lx = x1 + R + (x2 - x1 - 2 * R) * t, ly = y1 + (y2 - y1) * t;
+  g.append(svg("text", { x: lx, y: ly - 3, "text-anchor": "middle", class: "halo" }, `${name} ${num(w)}`));
+  if (grad != null) g.append(svg("text", { x: lx, y: ly + 13, "text-anchor": "middle", class: "grad halo" }, `∂ ${num(grad)}`));
 }
 
-/** One unit: a circle with its name, its value (black) and its gradient (red). */
-function unit(g, x, y, name, value, grad, fresh) {
-  g.append(svg("circle", { cx: x, cy: y, r: 30, fill: fresh ? "#fef0c7" : "#fff", stroke: "#667085" }));
-  g.append(svg("text", { x, y: y - 8, "text-anchor": "middle", class: "name" }, name));
-  g.append(svg("text", { x, y: y + 7, "text-anchor": "middle", class: "value" }, num(value)));
-  if (grad != null) g.append(svg("text", { x, y: y + 46, "text-anchor": "middle", class: "grad" }, `∂L/∂ ${num(grad)}`));
+/** One unit: up to two values inside (e.g. u and h = σ(u)), their gradients (red) below it (above: `up`). */
+function unit(g, [x, y], lines, grads, fresh, up = false) {
+  g.append(svg("circle", { cx: x, cy: y, r: R, fill: fresh ? "#fef0c7" : "#fff", stroke: "#667085" }));
+  const shown = lines.filter(([, v]) => v != null);
+  shown.forEach(([name, v], i) => g.append(svg("text", { x, y: y + 5 + (i - (shown.length - 1) / 2) * 17,
+    "text-anchor": "middle", class: i === shown.length - 1 ? "value" : "name" }, `${name} ${num(v)}`)));
+  const known = grads.filter(([, v]) => v != null);
+  known.forEach(([name, v], i) => g.append(svg("text", { x, y: up ? y - R - 8 - 17 * (known.length - 1 - i)
+    : y + R + 16 + 17 * i, "text-anchor": "middle", class: "grad" }, `∂L/∂${name} ${num(v)}`)));
 }
 
 function drawNet(v) {
   const g = $("#net");
   g.replaceChildren();
-  const W1 = v.weights.hidden.weight, b1 = v.weights.hidden.bias, W2 = v.weights.output.weight, b2 = v.weights.output.bias;
+  const W1 = v.weights.hidden.weight, W2 = v.weights.output.weight;
   const gh = v.param_grads.hidden, go = v.param_grads.output;
+  const at = (col, y) => [X[col], y];
   for (let i = 0; i < 2; i++) {
     for (let j = 0; j < 2; j++) {
-      edge(g, X[0] + 30, Y.in[i], X[1] - 30, Y.hidden[j], `w${i + 1}${j + 1}`, W1[i][j], gh?.weight[i][j],
-        i === j ? 0.5 : i === 0 ? 0.22 : 0.78);  // the crossing edges: labels apart
+      edge(g, at(0, Y.in[i]), at(1, Y.hidden[j]), `w${i + 1}${j + 1}`, W1[i][j], gh?.weight[i][j], i === j ? 0.42 : 0.6);
     }
-    edge(g, X[1] + 30, Y.hidden[i], X[2] - 30, Y.out[0], `v${i + 1}`, W2[i][0], go?.weight[i][0], 0.5);
+    edge(g, at(1, Y.hidden[i]), at(2, Y.out[0]), `v${i + 1}`, W2[i][0], go?.weight[i][0], 0.5);
   }
-  const stage = v.stage;  // what was just done is stage - 1
-  for (let i = 0; i < 2; i++) unit(g, X[0], Y.in[i], `x${i + 1}`, v.x[i], null, false);
+  const stage = v.stage;  // the step just done is stage - 1: its unit is highlighted
+  for (let i = 0; i < 2; i++) unit(g, at(0, Y.in[i]), [[`x${i + 1}`, ""], ["", v.x[i]]], [], false);
   for (let j = 0; j < 2; j++) {
-    // a hidden unit shows u (pre-activation) and h = σ(u)
-    const label = v.h ? `h${j + 1} = σ(u${j + 1})` : `u${j + 1}`;
-    unit(g, X[1], Y.hidden[j], label, v.h ? v.h[j] : v.z?.[j], v.grad.h?.[j], stage === 1 || stage === 2);
-    if (v.z) g.append(svg("text", { x: X[1], y: Y.hidden[j] - 38, "text-anchor": "middle", class: "name" },
-      `u${j + 1} ${num(v.z[j])}${v.grad.z ? `  ∂ ${num(v.grad.z[j])}` : ""}`));
-    g.append(svg("text", { x: X[1], y: Y.hidden[j] + (j === 0 ? -54 : 66), "text-anchor": "middle", class: "name" },
-      `b${j + 1} ${num(b1[j])}${gh ? `  ∂ ${num(gh.bias[j])}` : ""}`));
+    unit(g, at(1, Y.hidden[j]), [[`u${j + 1}`, v.z?.[j]], [`h${j + 1}`, v.h?.[j]]],
+      [[`h${j + 1}`, v.grad.h?.[j]], [`u${j + 1}`, v.grad.z?.[j]]], [1, 2, 8, 9, 10].includes(stage), j === 0);
   }
-  unit(g, X[2], Y.out[0], v.yhat ? "ŷ = σ(z)" : "z", v.yhat ? v.yhat[0] : v.z2?.[0], v.grad.yhat?.[0], stage === 3 || stage === 4);
-  g.append(svg("text", { x: X[2], y: Y.out[0] - 54, "text-anchor": "middle", class: "name" },
-    `c ${num(b2[0])}${go ? `  ∂ ${num(go.bias[0])}` : ""}`));
-  if (v.z2) g.append(svg("text", { x: X[2], y: Y.out[0] - 38, "text-anchor": "middle", class: "name" },
-    `z ${num(v.z2[0])}${v.grad.z2 ? `  ∂ ${num(v.grad.z2[0])}` : ""}`));
-  g.append(svg("text", { x: X[2] - 20, y: Y.out[0] + 80, "text-anchor": "middle", class: "value" },
-    v.loss == null ? `t = ${num(v.target)}` : `L = ${num(v.loss)} (t = ${num(v.target)})`));
+  unit(g, at(2, Y.out[0]), [["z", v.z2?.[0]], ["ŷ", v.yhat?.[0]]], [["ŷ", v.grad.yhat?.[0]], ["z", v.grad.z2?.[0]]],
+    [3, 4, 5, 6, 7].includes(stage));
+  g.append(svg("text", { x: X[2], y: Y.out[0] + R + 62, "text-anchor": "middle", class: "value" },
+    v.loss == null ? `target t ${num(v.target)}` : `L ${num(v.loss)} (t ${num(v.target)})`));
+  g.append(svg("text", { x: 5, y: 374, class: "name" }, "biases b1, b2, c: in the table below"));
 }
 
 function drawTable(v) {
