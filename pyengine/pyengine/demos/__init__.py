@@ -30,7 +30,7 @@ from ..train import run_sliced
 
 CHUNK_SECONDS = 0.05  # longest stretch of work between two yields to the worker's event loop
 MNIST_PATH = "/data/mnist.bin"
-DEMO_MODULES = ("race", "clicks", "mnist", "overfit", "residual", "paint", "autoencoder", "transfer", "pruning", "gan", "charrnn", "dqn", "search")
+DEMO_MODULES = ("race", "clicks", "mnist", "overfit", "residual", "paint", "autoencoder", "transfer", "pruning", "gan", "charrnn", "dqn", "search", "pong", "backprop", "dilation", "vgg")
 
 DEMOS: dict[str, type] = {}  # name -> Demo subclass
 ACTIVE: dict[str, "Demo"] = {}  # name -> the set-up instance
