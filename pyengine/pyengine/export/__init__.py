@@ -14,9 +14,10 @@ from __future__ import annotations
 from . import safetensors
 from .bundle import to_pytorch, zip_files
 from .common import ExportError
+from .onnx import to_onnx
 from .safetensors import SafetensorsError
 
-__all__ = ["to_pytorch", "zip_files", "save_weights", "load_weights", "ExportError", "SafetensorsError"]
+__all__ = ["to_pytorch", "to_onnx", "zip_files", "save_weights", "load_weights", "ExportError", "SafetensorsError"]
 
 
 def save_weights(model):
