@@ -50,7 +50,7 @@ def unpack(reply, tmp_path):
 
 
 def run(folder, *args):
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "KERAS_BACKEND": "torch"}
     r = subprocess.run([sys.executable, *args], cwd=folder, capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     return r.stdout
@@ -94,6 +94,33 @@ def test_spiral_run_reproduced_by_train_py_and_predict_py(tmp_path):
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             compile("".join(cell["source"]), "cell", "exec")
+
+
+def test_keras_folder_and_onnx_file_of_a_playground_run(tmp_path):
+    spec = {"input": [2], "layers": [{"type": "dense", "units": 8, "activation": "gelu"},
+                                     {"type": "dense", "units": 1}],
+            "loss": "binary_cross_entropy", "optimizer": {"type": "rmsprop", "lr": 0.01, "clipnorm": 1.0}}
+    ok("playground.setSpec", spec=spec)
+    ok("playground.loadDataset", name="circle", options={"n": 120})
+    ok("playground.train", steps=15, batchSize=10)
+    folder = unpack(ok("export.download", target="keras", batchSize=10), tmp_path)
+    assert "keras 3.15.1" in (folder / "README.txt").read_text()
+    run(folder, "predict.py")
+    d = playground.SESSION.dataset
+    want = np.asarray(ok("playground.predict", inputs=d["x_val"].tolist())["outputs"])
+    assert np.abs(np.load(folder / "predictions.npy") - want).max() < 1e-5
+    run(folder, "train.py")
+    tensors, _ = safetensors.loads((folder / "trained.safetensors").read_bytes())
+    from pyengine.export import keras as keras_export
+    page = keras_export.to_keras_state(playground.SESSION.model.nspec, playground.SESSION.model.state_dict())
+    for k, v in page.items():
+        assert np.abs(tensors[k] - v).max() <= 1e-4 * max(1.0, np.abs(v).max()), k
+    ort = pytest.importorskip("onnxruntime")
+    reply = ok("export.download", target="onnx")
+    assert reply["name"].endswith(".onnx")
+    sess = ort.InferenceSession(base64.b64decode(reply["bytes"]), providers=["CPUExecutionProvider"])
+    probs = sess.run(["probabilities"], {"input": d["x_val"].astype(np.float32)})[0]
+    assert np.abs(probs - want).max() < 1e-5
 
 
 def test_mnist_images_travel_raw_with_their_crop(tmp_path):

@@ -2,6 +2,7 @@
 
     from pyengine import export
     files = export.to_pytorch(model, data=..., training=...)   # {file name: bytes}: code, weights, train.py, ...
+    files = export.to_keras(model, data=..., training=...)     # the same for Keras 3
     blob = export.zip_files(files)
     onnx_bytes = export.to_onnx(model)
     export.load_weights(model, safetensors_bytes)               # nnplay's own or the exported Net's state_dict
@@ -12,12 +13,12 @@ keras or onnx: the exporters only produce text and bytes.
 from __future__ import annotations
 
 from . import safetensors
-from .bundle import to_pytorch, zip_files
+from .bundle import to_keras, to_pytorch, zip_files
 from .common import ExportError
 from .onnx import to_onnx
 from .safetensors import SafetensorsError
 
-__all__ = ["to_pytorch", "to_onnx", "zip_files", "save_weights", "load_weights", "ExportError", "SafetensorsError"]
+__all__ = ["to_pytorch", "to_keras", "to_onnx", "zip_files", "save_weights", "load_weights", "ExportError", "SafetensorsError"]
 
 
 def save_weights(model):

@@ -17,12 +17,17 @@ import zipfile
 
 import numpy as np
 
+from . import keras as keras_export
 from . import pytorch, safetensors
 from .common import ExportError
 
-__all__ = ["to_pytorch", "zip_files", "initial_rng_state"]
+__all__ = ["to_pytorch", "to_keras", "zip_files", "initial_rng_state"]
 
-README_VERSIONS = {"pytorch": f"torch {pytorch.TORCH_VERSION} (CPU), Python 3.11, NumPy 2"}
+README_VERSIONS = {"pytorch": f"torch {pytorch.TORCH_VERSION} (CPU), Python 3.11, NumPy 2",
+                   "keras": f"keras {keras_export.KERAS_VERSION} on its torch backend (torch {pytorch.TORCH_VERSION} CPU), "
+                            "Python 3.11, NumPy 2"}
+INSTALL = {"pytorch": f"pip install torch=={pytorch.TORCH_VERSION} numpy",
+           "keras": f"pip install keras=={keras_export.KERAS_VERSION} torch=={pytorch.TORCH_VERSION} numpy"}
 
 
 def initial_rng_state(model):
@@ -57,15 +62,15 @@ def prepare(x):
 '''
 
 
-def _prep_code(prep):
+def _prep_code(prep, to_float="x.float()"):
     if not prep:
-        return "    return x.float()  # stored as the network sees them"
+        return f"    return {to_float}  # stored as the network sees them"
     crop, layout = prep.get("crop"), prep.get("layout", "image")
     lines = ["    # MNIST: uint8 grey levels 0..255 -> floats 0..1"]
     if crop:
         lines += [f"    top, left = (x.shape[1] - {crop}) // 2, (x.shape[2] - {crop}) // 2  # central {crop}x{crop} crop",
                   f"    x = x[:, top:top + {crop}, left:left + {crop}]"]
-    lines.append("    x = x.float() / 255.0")
+    lines.append(f"    x = {to_float} / 255.0")
     lines.append({"image": "    return x.reshape(x.shape[0], x.shape[1], x.shape[2], 1)  # (N, H, W, 1), channels-last",
                   "rows": "    return x  # (N, rows, columns): the rows as a sequence",
                   "flat": "    return x.reshape(x.shape[0], -1)  # (N, H*W)"}[layout])
@@ -211,11 +216,11 @@ def _notebook(cells):
     return json.dumps(nb, indent=1)
 
 
-def _readme(title, files, versions, notes):
+def _readme(title, files, versions, notes, install):
     lines = [f"{title}, exported from nnplay", "=" * (len(title) + 22), "",
              "Files:"]
     lines += [f"  {name:<20} {what}" for name, what in files]
-    lines += ["", f"Checked with: {versions}.", "", "Quick start:", "  pip install torch==" + pytorch.TORCH_VERSION + " numpy",
+    lines += ["", f"Checked with: {versions}.", "", "Quick start:", "  " + install,
               "  python predict.py            # the trained network's predictions on the validation data",
               "  python train.py              # the playground's run again, from pyengine's initial weights", ""]
     lines += notes
@@ -266,7 +271,154 @@ def to_pytorch(model, data=None, training=None, title="nnplay network"):
     else:
         notes.append("No data came with this export, so there is no train.py or predict.py: see model.py.")
     files["README.txt"] = _readme(title, described + [("README.txt", "this file")],
-                                  README_VERSIONS["pytorch"], notes).encode()
+                                  README_VERSIONS["pytorch"], notes, INSTALL["pytorch"]).encode()
+    return files
+
+
+_KERAS_TRAIN_HEAD = '''"""Reproduce the nnplay run in Keras (torch backend): same data and split, pyengine's initial
+weights, the same shuffling, loss, optimizer (every hyper-parameter, L1/L2, clipping, schedule) and
+batch size. Run: python train.py [--steps N] [--out trained.safetensors]"""
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import argparse  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from model import *  # noqa: E402,F403 - build_model, compile, load_safetensors, ...
+'''
+
+
+def _keras_train_code(model, training, rng_state):
+    t = dict(training or {})
+    bs, steps = int(t.get("batch_size") or 16), t.get("steps")
+    steps = model.step_count if steps is None else steps
+    return _KERAS_TRAIN_HEAD + f'''
+BATCH_SIZE = {bs}
+STEPS = {int(steps)}  # the steps the page ran
+RNG_STATE = {json.dumps(rng_state)}
+
+
+def evaluate(net, x, y):
+    loss = net.evaluate(x, y, batch_size=256, verbose=0)
+    return float(loss), accuracy(net.predict(x, batch_size=256, verbose=0), y)
+
+
+def main(steps=STEPS, out="trained.safetensors", data="data.safetensors", init="init.safetensors"):
+    x, y, xv, yv = load_data(data)
+    net = compile(build_model())
+    set_weights(net, load_safetensors(init))  # pyengine's initialisation (seeded, He/Glorot uniform)
+    rng = np.random.default_rng()
+    rng.bit_generator.state = RNG_STATE
+    n = len(x)
+    batches = (n + BATCH_SIZE - 1) // BATCH_SIZE
+    order, batch, epoch = rng.permutation(n), 0, 0
+    for step in range(steps):
+        idx = order[batch * BATCH_SIZE:(batch + 1) * BATCH_SIZE]
+        loss = float(net.train_on_batch(x[idx], y[idx]))
+        batch += 1
+        if batch == batches:
+            epoch += 1
+            print(f"epoch {{epoch}}: loss {{loss:.4f}}")
+            order, batch = rng.permutation(n), 0
+    save_safetensors(get_weights(net), out)
+    if len(xv):
+        val_loss, val_acc = evaluate(net, xv, yv)
+        print(f"after {{steps}} steps: val loss {{val_loss:.4f}}" + (f", val acc {{val_acc:.4f}}" if val_acc is not None else ""))
+    print(f"weights written to {{out}}")
+    return net
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--steps", type=int, default=STEPS)
+    ap.add_argument("--out", default="trained.safetensors")
+    a = ap.parse_args()
+    main(a.steps, a.out)
+'''
+
+
+_KERAS_PREDICT = '''"""Predict with the trained network: python predict.py [--weights weights.safetensors] [--inputs x.npy]
+Without --inputs it predicts the validation examples of data.safetensors and writes predictions.npy:
+what nnplay's model.predict gives (probabilities for classifiers, raw outputs for regression)."""
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import argparse  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from model import *  # noqa: E402,F403
+
+
+def main(weights="weights.safetensors", inputs=None, out="predictions.npy"):
+    net = load_model(weights)
+    if inputs is None:
+        _, _, x, y = load_data()
+    else:
+        x, y = np.load(inputs).astype(np.float32), None
+    p = probabilities(net.predict(x, batch_size=256, verbose=0))
+    np.save(out, p)
+    print(f"{len(x)} predictions written to {out}")
+    if y is not None and len(y) and accuracy(p, y) is not None:
+        print(f"accuracy {accuracy(p, y):.4f}")
+    return p
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--weights", default="weights.safetensors")
+    ap.add_argument("--inputs", default=None)
+    ap.add_argument("--out", default="predictions.npy")
+    a = ap.parse_args()
+    main(a.weights, a.inputs, a.out)
+'''
+
+
+def to_keras(model, data=None, training=None, title="nnplay network"):
+    """The Keras export as {file name: bytes}; see the module docstring for data and training."""
+    from ..model import build
+    nspec = model.nspec
+    code = keras_export.model_code(nspec, title)
+    meta = {"format": "keras", "exported_by": "nnplay"}
+    files = {"model.py": code.encode(),
+             "weights.safetensors": safetensors.dumps(keras_export.to_keras_state(nspec, model.state_dict()), meta),
+             "init.safetensors": safetensors.dumps(keras_export.to_keras_state(nspec, build(model.spec).state_dict()),
+                                                   meta),
+             "nnplay-spec.json": json.dumps(model.spec, indent=1).encode()}
+    described = [("model.py", "the network (build_model), its loss, optimizer (compile) and weight loader"),
+                 ("weights.safetensors", "the trained weights (load_model() in model.py loads them)"),
+                 ("init.safetensors", "pyengine's initial weights of the run (train.py starts there)"),
+                 ("nnplay-spec.json", "the network as nnplay describes it (open it in nnplay)")]
+    notes = ["Keras runs these files on any backend; they were checked on the torch backend "
+             "(KERAS_BACKEND=torch, which train.py and predict.py set)."]
+    blob = _data_file(data)
+    if blob is not None:
+        data_code = _DATA_CODE.format(prep=_prep_code(data.get("prep"), "x.astype(np.float32)"))
+        files["model.py"] = (code.rstrip("\n") + "\n\n" + data_code.rstrip("\n") + "\n").encode()
+        files["data.safetensors"] = blob
+        train = _keras_train_code(model, training, initial_rng_state(model))
+        files["train.py"] = train.encode()
+        files["predict.py"] = _KERAS_PREDICT.encode()
+        body = lambda text: text.split("from model import *", 1)[1].split("\n", 1)[1].split("if __name__")[0]  # noqa: E731
+        files["notebook.ipynb"] = _notebook([
+            ("markdown", f"# {title}\nExported from nnplay for Keras. Put the files of this folder next to the "
+                         "notebook (in Colab: the Files panel), then run the cells in order."),
+            ("code", f"# !{INSTALL['keras']}\nimport os\nos.environ.setdefault('KERAS_BACKEND', 'torch')"),
+            ("code", files["model.py"].decode()),
+            ("code", body(train) + "net = main()"),
+            ("code", body(_KERAS_PREDICT) + "predictions = main()")]).encode()
+        described += [("data.safetensors", f"the data of the run ({data.get('name') or 'data'}), split as on the page"),
+                      ("train.py", "trains again as the page did and writes trained.safetensors"),
+                      ("predict.py", "predicts with weights.safetensors and writes predictions.npy"),
+                      ("notebook.ipynb", "model, training and prediction as a Jupyter notebook (nbformat 4)")]
+        if any(c["type"] == "dropout" and c["rate"] > 0 for c in nspec.layers):
+            notes.append("Dropout draws its masks from Keras' generator, not NumPy's, so a retrained run "
+                         "differs in detail from the page's.")
+    files["README.txt"] = _readme(title, described + [("README.txt", "this file")], README_VERSIONS["keras"], notes,
+                                  INSTALL["keras"]).encode()
     return files
 
 

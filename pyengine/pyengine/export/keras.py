@@ -347,6 +347,27 @@ def load_safetensors(path):
     return out
 
 
+def save_safetensors(tensors, path):
+    """Write {name: array} as .safetensors."""
+    names = {"float32": "F32", "float64": "F64", "int64": "I64", "int32": "I32", "uint8": "U8"}
+    header, chunks, offset = {"__metadata__": {"format": "keras"}}, [], 0
+    for name, a in tensors.items():
+        raw = np.ascontiguousarray(a).tobytes()
+        header[name] = {"dtype": names[str(a.dtype)], "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
+
+
+def get_weights(model):
+    """{"<layer>.<weight>": array} of the model (what set_weights takes)."""
+    return {f"{layer.name}.{w.path.split('/')[-1]}": np.asarray(keras.ops.convert_to_numpy(w.value))
+            for layer in model.layers for w in layer.weights}
+
+
 def set_weights(model, tensors):
     """Put {"<layer>.<weight>": array} into the model's layers (the names of its weights)."""
     for layer in model.layers:
@@ -360,6 +381,25 @@ def load_model(path="weights.safetensors"):
     set_weights(model, load_safetensors(path))
     return model
 '''
+
+
+def _extras(loss):
+    t = loss["type"]
+    if t == "softmax_cross_entropy":
+        prob = "    e = np.exp(out - out.max(-1, keepdims=True))\n    return e / e.sum(-1, keepdims=True)\n"
+    elif t == "binary_cross_entropy" and loss["from_logits"]:
+        prob = "    return 1.0 / (1.0 + np.exp(-out))\n"
+    else:
+        prob = "    return out\n"
+    if t in ("softmax_cross_entropy", "hinge"):
+        acc = ("    labels = target.argmax(-1) if target.ndim == out.ndim else target\n"
+               "    return float((out.argmax(-1) == labels).mean())\n")
+    elif t == "binary_cross_entropy":
+        acc = f"    return float(((out > {'0.0' if loss['from_logits'] else '0.5'}) == (target.reshape(out.shape) >= 0.5)).mean())\n"
+    else:
+        acc = "    return None\n"
+    return ("def probabilities(out):\n    \"\"\"What nnplay's model.predict returns for these outputs.\"\"\"\n" + prob
+            + "\n\ndef accuracy(out, target):\n    \"\"\"nnplay's accuracy (None for regression losses).\"\"\"\n" + acc)
 
 
 def model_code(nspec, title="nnplay network"):
@@ -376,7 +416,7 @@ def model_code(nspec, title="nnplay network"):
     lines += ["", "def build_model():", f"    inputs = keras.Input(shape={tuple(nspec.input)!r})"]
     lines += [f"    {s}" for s in plan.lines]
     lines += [f"    return keras.Model(inputs, {plan.output}, name='nnplay')", "", "",
-              _loss_code(nspec.loss), "", opt, "",
+              _loss_code(nspec.loss), "", _extras(nspec.loss), "", opt, "",
               "def compile(model):", "    \"\"\"pyengine's loss and optimizer (every hyper-parameter of the run).\"\"\"",
               "    model.compile(optimizer=Nnplay(), loss=loss_fn)", "    return model", "", LOADER.strip("\n"), ""]
     return "\n".join(lines)

@@ -12,8 +12,8 @@ import math
 import numpy as np
 
 from .. import playground, rpc
-from . import ExportError, SafetensorsError, load_weights, save_weights, zip_files
-from .bundle import to_pytorch
+from . import ExportError, SafetensorsError, load_weights, save_weights, to_onnx, zip_files
+from .bundle import to_keras, to_pytorch
 
 TARGETS = ("pytorch", "keras", "onnx")
 
@@ -71,13 +71,11 @@ def download(target="pytorch", batchSize=16, earlyStopping=None):
             if session.dataset is not None else None
     try:
         if target == "onnx":
-            from .onnx import to_onnx
             return {"name": "nnplay-network.onnx", "bytes": _b64(to_onnx(model))}
         data = _run_data(session)
         if target == "pytorch":
             files = to_pytorch(model, data=data, training=training)
         else:
-            from .keras import to_keras
             files = to_keras(model, data=data, training=training)
     except ExportError as e:
         _fail(str(e))
