@@ -32,13 +32,25 @@ def wait_until(page, js, timeout=60):
     raise AssertionError(f"timed out waiting for {js}; message: {page.inner_text('#message')!r}")
 
 
-@pytest.fixture(scope="module")
-def app(browser, server):
+def open_app(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.goto(server.url)
     harness.wait_ready(page)
     page.wait_for_selector("body[data-app=ready]", state="attached", timeout=60_000)
+    return context, page
+
+
+@pytest.fixture(scope="module")
+def app(browser, server):
+    context, page = open_app(browser, server)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def gpu_app(webgpu_browser, server):
+    context, page = open_app(webgpu_browser, server)
     yield page
     context.close()
 
@@ -64,6 +76,18 @@ def page_weights(page):
 
 @pytest.mark.timeout(900)
 def test_a_model_trained_on_the_page_runs_in_torch_with_the_pages_predictions(app, tmp_path):
+    assert app.evaluate("nnplay.backend") == "numpy"
+    train_export_and_check(app, tmp_path)
+
+
+@pytest.mark.timeout(900)
+def test_a_model_trained_on_webgpu_exports_the_same_way(gpu_app, tmp_path):
+    wait_until(gpu_app, "nnplay.backend", 60)
+    assert gpu_app.evaluate("nnplay.backend") == "webgpu", gpu_app.evaluate("nnplay.backendNotice")
+    train_export_and_check(gpu_app, tmp_path)
+
+
+def train_export_and_check(app, tmp_path):
     # train by clicks: Play until the first epoch is done, then Pause
     app.click("[data-testid=play]")
     wait_until(app, "Number(document.querySelector('#epoch-count').textContent) >= 1", 180)
