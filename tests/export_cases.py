@@ -130,6 +130,22 @@ VECTORS = {"input": [6], "layers": [{"type": "batchnorm", "momentum": 0.8}, {"ty
                                     {"type": "dense", "units": 2}]}
 
 
+def loss_spec(name):
+    """A small classifier or regressor trained with the loss LOSSES[name]."""
+    cfg, act = LOSSES[name]
+    units = 1 if cfg["type"] == "binary_cross_entropy" else 3
+    return {"input": [4], "layers": [{"type": "dense", "units": 5, "activation": "tanh"},
+                                     {"type": "dense", "units": units, "activation": act}],
+            "loss": cfg, "optimizer": {"type": "sgd", "lr": 0.5}}
+
+
+def optimizer_spec(name):
+    """A small network (weights, biases and a layernorm scale) trained with OPTIMIZERS[name]."""
+    return {"input": [4], "layers": [{"type": "dense", "units": 5, "activation": "relu"},
+                                     {"type": "layernorm"}, {"type": "dense", "units": 3}],
+            "optimizer": OPTIMIZERS[name]}
+
+
 def all_forward_specs():
     """(id, spec) for every network above, for exporters checked on inference only (ONNX)."""
     out = [(f"dense_{a}", {"input": [5], "layers": [{"type": "dense", "units": 6, "activation": a},

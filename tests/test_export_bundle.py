@@ -1,6 +1,5 @@
 """The export folder from the playground session (export.download), run as a learner would: its
 train.py and predict.py in CPython with torch reproduce the page's run and its predictions."""
-import asyncio
 import base64
 import io
 import json
@@ -12,29 +11,14 @@ import zipfile
 import numpy as np
 import pytest
 
-from pyengine import data, playground, rpc
+from pyengine import data, playground
 from pyengine.export import safetensors
 from pyengine.presets import playground_presets
+from test_playground import call, ok  # the session through rpc.dispatch, as the worker calls it
 
 torch = pytest.importorskip("torch")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def arun(coro):
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-def call(method, **params):
-    return json.loads(arun(rpc.dispatch(method, json.dumps(params))))
-
-
-def ok(method, **params):
-    reply = call(method, **params)
-    assert "error" not in reply, reply["error"]["message"]
-    return reply["result"]
 
 
 @pytest.fixture(autouse=True)

@@ -15,8 +15,8 @@ torch = pytest.importorskip("torch")
 
 import pyengine  # noqa: E402
 from export_cases import (ACTS, EMBEDDING, GLOBAL_POOL, HEAD, IMAGE_OUTPUT, IMG, JOIN_BRANCHES, JOINS,  # noqa: E402
-                          LAYER_CASES, LOSSES, OPTIMIZERS, SEQ_CASES, VECTORS, inputs_for, jitter, rel_err,
-                          targets_for)
+                          LAYER_CASES, LOSSES, OPTIMIZERS, SEQ_CASES, VECTORS, inputs_for, jitter, loss_spec,
+                          optimizer_spec, rel_err, targets_for)
 from pyengine import export  # noqa: E402
 from pyengine.export import pytorch as pt_export  # noqa: E402
 from pyengine.export import safetensors  # noqa: E402
@@ -118,18 +118,12 @@ def test_vector_layers(tmp_path):
 
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 def test_losses(loss, tmp_path):
-    cfg, act = LOSSES[loss]
-    units = 1 if cfg["type"] == "binary_cross_entropy" else 3
-    check({"input": [4], "layers": [{"type": "dense", "units": 5, "activation": "tanh"},
-                                    {"type": "dense", "units": units, "activation": act}],
-           "loss": cfg, "optimizer": {"type": "sgd", "lr": 0.5}}, tmp_path, steps=3)
+    check(loss_spec(loss), tmp_path, steps=3)
 
 
 @pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
 def test_optimizers(opt, tmp_path):
-    check({"input": [4], "layers": [{"type": "dense", "units": 5, "activation": "relu"},
-                                    {"type": "layernorm"}, {"type": "dense", "units": 3}],
-           "optimizer": OPTIMIZERS[opt]}, tmp_path, steps=4)
+    check(optimizer_spec(opt), tmp_path, steps=4)
 
 
 def test_state_dict_from_torch_loads_back_into_nnplay(tmp_path):
