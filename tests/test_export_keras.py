@@ -92,3 +92,19 @@ def test_losses(loss, tmp_path):
 @pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
 def test_optimizers(opt, tmp_path):
     check(optimizer_spec(opt), tmp_path, steps=4)
+
+
+def test_keras_weights_saved_by_the_export_load_back_into_nnplay(tmp_path):
+    from pyengine import export
+    spec = {"input": [5, 2], "layers": [{"type": "gru", "units": 3}, {"type": "dense", "units": 2}]}
+    model = pyengine.build(spec)
+    mod = load_module(keras_export.model_code(model.nspec), tmp_path, "kback")
+    net = mod.build_model()
+    mod.set_weights(net, keras_export.to_keras_state(model.nspec, model.state_dict()))
+    for w in net.weights:  # "fine-tune" in Keras
+        w.assign(w.value + 0.01)
+    mod.save_safetensors(mod.get_weights(net), str(tmp_path / "k.safetensors"))
+    fresh = pyengine.build(spec)
+    assert export.load_weights(fresh, (tmp_path / "k.safetensors").read_bytes()) == "keras"
+    x = np.random.default_rng(0).normal(size=(3, 5, 2)).astype(np.float32)
+    assert rel_err(fresh.forward(x).data, keras.ops.convert_to_numpy(net(x))) < 1e-4

@@ -49,7 +49,7 @@ export function initExport(app) {
     await app.pause();
     try {
       const r = await nn.loadWeights(new Uint8Array(await file.arrayBuffer()));
-      app.message(`Loaded the weights of ${file.name} (${r.layout === "pytorch" ? "PyTorch state_dict" : "nnplay"}).`, "info");
+      app.message(`Loaded the weights of ${file.name} (${{ pytorch: "PyTorch state_dict", keras: "Keras weights" }[r.layout] ?? "nnplay"}).`, "info");
       await app.refreshViews(true);
       app.saveSoon();
     } catch (err) {

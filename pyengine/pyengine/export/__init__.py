@@ -27,8 +27,8 @@ def save_weights(model):
 
 
 def load_weights(model, data):
-    """Load safetensors bytes into `model`: nnplay's own file (format 'nnplay') or a state_dict of the
-    exported PyTorch Net (e.g. after fine-tuning in PyTorch). Raises ExportError / SafetensorsError
+    """Load safetensors bytes into `model`: nnplay's own file (format 'nnplay'), the Keras export's
+    weights (format 'keras') or a state_dict of the exported PyTorch Net (e.g. after fine-tuning). Raises ExportError / SafetensorsError
     naming the tensor that does not fit. Returns which layout it read."""
     from . import pytorch
     tensors, meta = safetensors.loads(data)
@@ -44,5 +44,9 @@ def load_weights(model, data):
             raise ExportError("; ".join(problems))
         model.load_state_dict(tensors)
         return "nnplay"
+    if meta.get("format") == "keras":  # written by the Keras export's save_safetensors(get_weights(model))
+        from . import keras
+        model.load_state_dict(keras.from_keras_state(model.nspec, tensors))
+        return "keras"
     model.load_state_dict(pytorch.from_torch_state(model.nspec, tensors))
     return "pytorch"

@@ -436,7 +436,7 @@ def from_keras_state(nspec, tensors):
     out = {}
     for key, layer, pname, _, from_k in _Plan(nspec).params:
         if key not in tensors:
-            raise ExportError(f"tensor '{key}' is missing")
+            raise ExportError(f"tensor '{key}' is missing (layer '{layer}')")
         value = from_k(np.asarray(tensors[key], np.float32))
         if isinstance(pname, tuple):
             for p, v in zip(pname, value):
