@@ -149,6 +149,7 @@ async function boot() {
     pyodide.registerJsModule("nnplay_gpu", gpu);
     rpc = pyodide.pyimport("pyengine.rpc");
     pyodide.pyimport("pyengine.playground"); // registers the playground's playground.* methods
+    pyodide.pyimport("pyengine.export.methods"); // registers export.* (downloads for PyTorch / Keras / ONNX)
     rpc.set_emitter((json) => post(JSON.parse(json)));
     pyodide.pyimport("pyengine.backends.webgpu.switch"); // registers setBackend / backendStatus
     const version = pyodide.runPython("import pyengine; pyengine.__version__");

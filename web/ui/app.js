@@ -12,6 +12,7 @@ import { autosave, readHash, shareURL } from "./storage.js";
 import { startDrawing } from "./draw.js";
 import { startImageUpload, IMAGE_SIZE } from "./images.js";
 import { CodePanel } from "./code.js";
+import { initExport } from "./export.js";
 
 const $ = (s) => document.querySelector(s);
 const VIEW_INTERVAL_MS = 700; // live views refresh at most this often while training
@@ -120,6 +121,7 @@ class App {
     this.snapshot = null; // the last autosaved state, kept in memory too (embeds have no autosave)
     this.code = new CodePanel(this);
     this.wire();
+    initExport(this);
   }
 
   // --- messages ----------------------------------------------------------------------------
