@@ -10,7 +10,7 @@ const $ = (sel) => document.querySelector(sel);
 export function installExportApi(nnplay) {
   /** {name, bytes: Uint8Array} of the export for "pytorch" | "keras" | "onnx"; batchSize and
    *  earlyStopping (patience) describe the run, so train.py can reproduce it. */
-  nnplay.exportModel = async (target = "pytorch", { batchSize = 16, earlyStopping } = {}) => {
+  nnplay.exportModel = async (target = "pytorch", { batchSize, earlyStopping } = {}) => {
     const r = await nnplay.call("export.download", { target, batchSize, earlyStopping });
     return { name: r.name, bytes: base64ToBytes(r.bytes) };
   };
@@ -29,10 +29,9 @@ export function initExport(app) {
     button.addEventListener("click", async () => {
       const target = button.dataset.exportTarget;
       await app.pause();
-      const s = app.settings;
       button.disabled = true;
       try {
-        const r = await nn.exportModel(target, { batchSize: s.batchSize, earlyStopping: s.patience > 0 ? s.patience : undefined });
+        const r = await nn.exportModel(target); // the session's batch size and early stopping
         app.download(r.bytes, r.name);
         app.message(`Exported ${r.name}: see its README.txt.`, "info");
       } catch (err) {

@@ -14,6 +14,7 @@ import numpy as np
 from .. import playground, rpc
 from . import ExportError, SafetensorsError, load_weights, save_weights, to_onnx, zip_files
 from .bundle import to_keras, to_pytorch
+from ..train import early_stopping_settings
 
 TARGETS = ("pytorch", "keras", "onnx")
 
@@ -60,15 +61,25 @@ def _b64(blob):
 
 
 @rpc.method("export.download")
-def download(target="pytorch", batchSize=16, earlyStopping=None):
+def download(target="pytorch", batchSize=None, earlyStopping=None):
+    """The exported folder (zip) or ONNX file; batch size and early stopping default to the
+    session's training settings (what the playground trains with)."""
     if target not in TARGETS:
         _fail(f"unknown export target {target!r}; choose one of {', '.join(TARGETS)}", "BadParams")
     session = _model()
     model = session.model
-    training = {"batch_size": int(batchSize), "steps": model.step_count}
-    if earlyStopping:
-        training["early_stopping"] = playground._early_stopping(earlyStopping, len(session.dataset["x_val"]) > 0) \
-            if session.dataset is not None else None
+    settings = session.train_settings
+    batch = settings["batchSize"] if batchSize is None else batchSize
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 4096:
+        _fail(f"batchSize must be a whole number from 1 to 4096, got {batch!r}", "BadParams")
+    stopping = settings["earlyStopping"] if earlyStopping is None else earlyStopping
+    training = {"batch_size": batch, "steps": model.step_count}
+    if stopping:
+        try:
+            training["early_stopping"] = early_stopping_settings(
+                stopping, session.dataset is not None and len(session.dataset["x_val"]) > 0)
+        except ValueError as e:
+            _fail(f"earlyStopping: {e}", "BadParams")
     try:
         if target == "onnx":
             return {"name": "nnplay-network.onnx", "bytes": _b64(to_onnx(model))}
@@ -100,4 +111,5 @@ def load(bytes):  # noqa: A002 - the page's parameter name
         _fail(f"these weights do not fit the network: {e}", "WeightsError")
     except ValueError as e:  # load_state_dict's own checks (NaN/inf)
         _fail(f"these weights do not fit the network: {e}", "WeightsError")
+    session.changed("weights")  # the page redraws its views from the new weights
     return {"layout": layout, "step": session.model.step_count}
