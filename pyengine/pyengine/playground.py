@@ -248,7 +248,8 @@ class Session:
             err = rpc.RpcError(str(_spec.SpecError(problems)), "SpecError")
             err.details = info  # the builder marks each layer's problem from this
             raise err
-        same_net = (self.model is not None and keep_weights and _net_part(self.model.spec) == _net_part(spec))
+        same_net = (self.model is not None and keep_weights and _net_part(self.model.spec) == _net_part(spec)
+                    and _param_shapes(self.model.nspec) == _param_shapes(normalized))
         if not same_net:
             self.end_run()
         model = Model(normalized)
@@ -426,10 +427,17 @@ class Session:
             reason = str(e)
             shape = _suggested_input(d)
             candidates = [shape] + ([[int(np.prod(shape))]] if d["kind"] == "images" else [])
+            k = len(d["classes"])
             for shape in candidates:  # e.g. an MLP takes the digits flattened
                 spec = {**self.spec, "input": shape}
-                if _spec.analyze(spec)[0] is not None:
-                    fixes.insert(0, {"label": f"Set the input to {shape}", "spec": spec})
+                normalized = _spec.analyze(spec)[0]
+                label = f"Set the input to {shape}"
+                if (normalized is not None and k and m.loss_type in CLASS_LOSSES
+                        and tuple(normalized.output_shape) != (k,)):  # and as many outputs as classes
+                    spec, label = _with_outputs(spec, k), f"Set the input to {shape} and {k} outputs"
+                    normalized = _spec.analyze(spec)[0] if spec else None
+                if normalized is not None:
+                    fixes.insert(0, {"label": label, "spec": spec})
                     break
         if reason is None:
             reason = self._loss_problem(fixes)
@@ -923,6 +931,19 @@ def _read_model_file(raw):
 def _net_part(spec):
     """The parts of a spec that shape the weights (everything but loss, optimizer and backend)."""
     return {"input": spec.get("input"), "layers": spec.get("layers"), "seed": spec.get("seed", 0)}
+
+
+def _param_shapes(nspec):
+    return [(cfg["name"], {k: tuple(v) for k, v in cfg["param_shapes"].items()}) for cfg in nspec.layers]
+
+
+def _with_outputs(spec, units):
+    """`spec` with its last dense layer giving `units` outputs (None when it does not end in dense)."""
+    layers = [dict(layer) for layer in spec.get("layers", [])]
+    if not layers or layers[-1].get("type") != "dense":
+        return None
+    layers[-1]["units"] = units
+    return {**spec, "layers": layers}
 
 
 def _preset_for(dataset):
