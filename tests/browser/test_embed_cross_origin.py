@@ -240,7 +240,8 @@ def test_dist_on_a_plain_static_server_boots_and_trains_with_an_interrupt_notice
         end = time.time() + 120
         while page.evaluate("nnplay.getMetrics()")["examples"] == 0 and time.time() < end:
             time.sleep(0.25)
-        page.click("[data-testid=play]")
+        page.click("[data-testid=play]")  # Pause
+        page.wait_for_selector("#btn-play[aria-label=Play]", timeout=60_000)
         assert page.evaluate("nnplay.getMetrics()")["examples"] > 0
         # Through window.nnplay, on this page's backend.
         r = page.evaluate("""async (spec) => {
@@ -250,15 +251,15 @@ def test_dist_on_a_plain_static_server_boots_and_trains_with_an_interrupt_notice
         }""", SPEC)
         assert r["steps"] == 10 and r["loss"] > 0
         assert page.evaluate("nnplay.backend") == ("webgpu" if gpu else "numpy")
-        if not gpu:  # embed.js from a host with no headers loads on another site's page too
-            page.goto(sites["host"] + "/framing.html")
-            ok = page.evaluate("""(src) => new Promise((resolve) => {
-              const s = document.createElement('script');
-              s.src = src;
-              s.onload = () => resolve(Boolean(customElements.get('nn-playground')));
-              s.onerror = () => resolve(false);
-              document.head.append(s);
-            })""", plain_server + "embed.js")
-            assert ok
+        if not gpu:  # and a widget from that host, on another site's page, boots and is driven
+            (sites["root"] / "plain-course.html").write_text(HOST_PAGE.format(nnplay=plain_server.rstrip("/"),
+                                                                              attacker=sites["host"]))
+            page.goto(sites["host"] + "/plain-course.html")
+            r = page.evaluate("""async () => {
+              const nn = document.querySelector('#widget').nnplay;
+              const ready = await nn.ready;
+              return {ready, trained: await nn.train({steps: 5, batchSize: 16})};
+            }""")
+            assert r["ready"]["isolated"] is False and r["trained"]["steps"] == 5
     finally:
         context.close()
