@@ -652,11 +652,12 @@ def parse_embed_origins(text: str | None) -> tuple[str, ...] | None:
 def embed_headers(name: str, csp: str, embed_origins: tuple[str, ...] | None = None) -> dict[str, str]:
     """The per-path headers for a served file name: its CSP and Cross-Origin-Resource-Policy.
 
-    The widget page (embed.html) gets `frame-ancestors *` (or 'self' plus embed_origins) and may be
-    loaded into an isolated host page (CORP cross-origin); embed.js may be loaded by any page.
+    The widget page (embed.html) gets `frame-ancestors * file:` (any http(s) page, and local files:
+    `*` alone leaves file:// pages out), or 'self' plus embed_origins, and may be loaded into an
+    isolated host page (CORP cross-origin); embed.js may be loaded by any page.
     """
     if name in WIDGET_PAGES:
-        ancestors = "*" if embed_origins is None else " ".join(["'self'", *embed_origins])
+        ancestors = "* file:" if embed_origins is None else " ".join(["'self'", *embed_origins])
         policy = re.sub(r"frame-ancestors [^;]*", f"frame-ancestors {ancestors}", csp)
         return {"Content-Security-Policy": policy, "Cross-Origin-Resource-Policy": "cross-origin"}
     corp = "cross-origin" if name in CROSS_ORIGIN_SCRIPTS else "same-origin"

@@ -22,7 +22,9 @@ const params = new URLSearchParams(location.search);
 function hostOrigin() {
   if (window.parent === window) return null;
   const host = params.get("host");
-  if (!host || host === "null") return null; // e.g. a file:// page: an opaque origin cannot be addressed
+  // A file:// page (location.origin "file://" in Chromium, "null" elsewhere) is an opaque origin:
+  // postMessage cannot address it, so such a page shows widgets but cannot drive them.
+  if (!host || !/^https?:\/\//.test(host)) return null;
   const seen = location.ancestorOrigins?.[0];
   if (seen !== undefined && seen !== host) {
     console.warn(`nnplay widget: framed by ${seen}, not by ${host} as the address says; the bridge is off`);

@@ -200,6 +200,23 @@ def test_the_full_playground_refuses_to_be_framed_by_another_origin(browser, sit
         context.close()
 
 
+def test_a_page_opened_from_a_local_file_shows_a_widget(browser, sites, tmp_path):
+    page_file = tmp_path / "lesson.html"
+    page_file.write_text(f'<!doctype html><meta charset="utf-8"><script src="{sites["nnplay"]}/embed.js"></script>'
+                         '<nn-playground id="widget" preset="mlp" loading="eager" height="300px"></nn-playground>')
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(page_file.as_uri())
+        frame = widget_frame(page)
+        frame.wait_for_selector("body[data-bridge]", state="attached", timeout=harness.BOOT_TIMEOUT_MS)
+        assert frame.url.startswith(sites["nnplay"] + "/embed.html?")  # framed (`frame-ancestors * file:`)
+        # An opaque origin cannot be posted to: the widget shows, the page cannot drive it.
+        assert frame.evaluate("document.body.dataset.bridge") == "off"
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def plain_server(dist):
     """dist/ served by `python -m http.server`: no CSP, no COOP/COEP/CORP, nothing but files."""
