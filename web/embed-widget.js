@@ -62,9 +62,15 @@ async function serve(method, args) {
   const app = await ready;
   if (method === "train") hostTrains += 1;
   try {
-    const result = await nnplay[method](...args);
-    if (method === "setSpec" && app) await app.showSpec(await nnplay.getSpec()); // the builder shows it
-    else if (["loadDataset", "train", "reset"].includes(method) && app) await app.refreshViews(true);
+    const result = await nnplay[method](...args); // the host's request exactly (or its error, nothing changed)
+    if (method === "setSpec" && app) {
+      // The builder shows the network; it applies its own reading of it (the settings table's optimizer
+      // fields, seed 0), so the host's exact spec goes in again after it (same layers: weights kept).
+      await app.showSpec(await nnplay.getSpec());
+      await nnplay.setSpec(...args);
+    } else if (["loadDataset", "train", "reset"].includes(method) && app) {
+      await app.refreshViews(true);
+    }
     return result;
   } finally {
     if (method === "train") hostTrains -= 1;

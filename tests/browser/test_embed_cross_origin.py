@@ -134,7 +134,8 @@ def test_a_widget_on_another_site_boots_trains_and_is_driven_through_element_nnp
         assert set(result["ready"]["timings"]) == {"runtime", "numpy", "engine"}
         assert result["ready"]["isolated"] is False  # a host page that is not isolated: no SharedArrayBuffer
         assert result["bootMs"] > 0
-        assert result["spec"]["layers"][0]["units"] == 12  # the host's network, not the attacker's
+        assert result["spec"]["layers"][0]["units"] == 12  # the host's network, not the attacker's ...
+        assert result["spec"]["seed"] == SPEC["seed"]  # ... exactly as the host gave it
         assert result["data"]["train"] == 240
         assert result["trained"]["steps"] == 2 * 15 and result["trained"]["loss"] > 0
         assert len(result["epochs"]) >= 2 and all("forged" not in e for e in result["epochs"])
