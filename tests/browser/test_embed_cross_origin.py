@@ -269,12 +269,14 @@ def test_dist_on_a_plain_static_server_boots_and_trains_with_an_interrupt_notice
         }""", SPEC)
         assert r["steps"] == 10 and r["loss"] > 0
         assert page.evaluate("nnplay.backend") == ("webgpu" if gpu else "numpy")
-        if not gpu:  # and a widget from that host, on another site's page, boots and is driven
-            (sites["root"] / "plain-course.html").write_text(HOST_PAGE.format(nnplay=plain_server.rstrip("/"),
-                                                                              attacker=sites["host"]))
+        if not gpu:  # the playground's Embed snippet, pasted into another site's page, boots and is driven
+            snippet = page.input_value("[data-testid=embed-snippet]")
+            assert snippet.startswith(f'<script src="{plain_server}embed.js"></script>\n<nn-playground share="#s=')
+            (sites["root"] / "plain-course.html").write_text(
+                f'<!doctype html><html lang="en"><head><meta charset="utf-8"></head><body>{snippet}</body></html>')
             page.goto(sites["host"] + "/plain-course.html")
             r = page.evaluate("""async () => {
-              const nn = document.querySelector('#widget').nnplay;
+              const nn = document.querySelector('nn-playground').nnplay;
               const ready = await nn.ready;
               return {ready, trained: await nn.train({steps: 5, batchSize: 16})};
             }""")
