@@ -2,7 +2,8 @@
 """nnplay's build, serve and test driver (Python >= 3.11, standard library only).
 
     python3 build.py                  assemble dist/, a static site that needs nothing else at run time
-    python3 build.py serve [--port N] build if needed, then serve dist/ on http://127.0.0.1:N/
+    python3 build.py serve [--port N] [--embed-origins O,...]
+                                      build if needed, then serve dist/ on http://127.0.0.1:N/
     python3 build.py test [ARGS...]   install test tools, build, run pytest over tests/ (ARGS go to pytest)
     python3 build.py boot-times       measure Pyodide boot stages in a real headless Chromium
     python3 build.py bench [--tiny]   nnplay against ConvNetJS and TF.js in one headless Chromium (bench/run.py)
@@ -619,6 +620,10 @@ def _build(verbose: bool) -> dict:
     for p in web_files:
         copy_if_changed(p, DIST / p.relative_to(WEB))
         produced.add(p.relative_to(WEB).as_posix())
+    # 6a. the widget page <nn-playground> frames: index.html with embed-widget.js (main.js plus the
+    # host bridge) in place of main.js, under its own name so a server can let any site frame it alone
+    write_if_changed(DIST / "embed.html", widget_page((WEB / "index.html").read_text()).encode())
+    produced.add("embed.html")
 
     # 6b. the UI's libraries, named files only, each with its licence
     for package, (version, files, licence) in VENDOR.items():
@@ -675,6 +680,17 @@ def _build(verbose: bool) -> dict:
     return info
 
 
+MAIN_SCRIPT_TAG = '<script type="module" src="main.js"></script>'
+WIDGET_SCRIPT_TAG = '<script type="module" src="embed-widget.js"></script>'
+
+
+def widget_page(index_html: str) -> str:
+    """dist/embed.html from index.html: the same page, started by embed-widget.js instead of main.js."""
+    if index_html.count(MAIN_SCRIPT_TAG) != 1:
+        raise BuildError(f"web/index.html must load main.js exactly once as {MAIN_SCRIPT_TAG} (embed.html replaces it)")
+    return index_html.replace(MAIN_SCRIPT_TAG, WIDGET_SCRIPT_TAG)
+
+
 # --------------------------------------------------------------------------------------------
 # serve
 
@@ -688,10 +704,50 @@ CSP = "; ".join(
         "img-src 'self' data:",
         "base-uri 'none'",
         "form-action 'none'",
-        "frame-src 'self'",  # <nn-playground> (embed.js) is an iframe of this build
-        "frame-ancestors 'self'",  # ... on pages of this origin only
+        "frame-src 'self'",  # <nn-playground> on this build's own pages (embed-example.html)
+        "frame-ancestors 'self'",  # the playground is framed by its own origin only (see embed_headers)
     ]
 )
+# Cross-origin embedding: the widget page may be framed by any site (or by the origins given to
+# `serve --embed-origins`), and embed.js may be loaded by any page; everything else stays same-origin.
+# A widget page holds no accounts and no secrets, so clickjacking it gains an attacker nothing but
+# clicks on a toy network (README, "Embedding on any site").
+WIDGET_PAGES = frozenset({"embed.html"})
+CROSS_ORIGIN_SCRIPTS = frozenset({"embed.js"})
+ORIGIN_RE = re.compile(r"https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?")
+
+
+def parse_embed_origins(text: str | None) -> tuple[str, ...] | None:
+    """`--embed-origins "https://a.example, http://localhost:8080"` -> the origins; None (or "*"): any.
+
+    Raises BuildError naming the first entry that is not a bare origin (scheme://host[:port]).
+    """
+    if text is None or text.strip() == "*":
+        return None
+    origins = tuple(o for o in re.split(r"[\s,]+", text.strip()) if o)
+    for o in origins:
+        if not ORIGIN_RE.fullmatch(o):
+            raise BuildError(
+                f"--embed-origins: {o!r} is not an origin; give scheme://host[:port] "
+                "with no path, e.g. https://blog.example or http://localhost:8080"
+            )
+    return origins
+
+
+def embed_headers(name: str, csp: str, embed_origins: tuple[str, ...] | None = None) -> dict[str, str]:
+    """The per-path headers for a served file name: its CSP and Cross-Origin-Resource-Policy.
+
+    The widget page (embed.html) gets `frame-ancestors * file:` (any http(s) page, and local files:
+    `*` alone leaves file:// pages out), or 'self' plus embed_origins, and may be loaded into an
+    isolated host page (CORP cross-origin); embed.js may be loaded by any page.
+    """
+    if name in WIDGET_PAGES:
+        ancestors = "* file:" if embed_origins is None else " ".join(["'self'", *embed_origins])
+        policy = re.sub(r"frame-ancestors [^;]*", f"frame-ancestors {ancestors}", csp)
+        return {"Content-Security-Policy": policy, "Cross-Origin-Resource-Policy": "cross-origin"}
+    corp = "cross-origin" if name in CROSS_ORIGIN_SCRIPTS else "same-origin"
+    return {"Content-Security-Policy": csp, "Cross-Origin-Resource-Policy": corp}
+
 MIME_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -710,7 +766,9 @@ MIME_TYPES = {
 }
 
 
-def make_handler(root: Path, immutable: frozenset[str] = frozenset(), csp: str = CSP):
+def make_handler(
+    root: Path, immutable: frozenset[str] = frozenset(), csp: str = CSP, embed_origins: tuple[str, ...] | None = None
+):
     """A static-file handler for root with MIME types, CSP and cache headers.
 
     Files whose name pins their content (the hash-verified Pyodide wheels) are cached for a year;
@@ -730,13 +788,15 @@ def make_handler(root: Path, immutable: frozenset[str] = frozenset(), csp: str =
                 self.send_header("Cache-Control", "public, max-age=31536000, immutable")
             else:
                 self.send_header("Cache-Control", "no-cache")
-            self.send_header("Content-Security-Policy", csp)
+            per_path = embed_headers(name, csp, embed_origins)
+            self.send_header("Content-Security-Policy", per_path["Content-Security-Policy"])
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Referrer-Policy", "no-referrer")
             # Cross-origin isolation: lets the page use SharedArrayBuffer (e.g. to interrupt Python).
+            # (A widget framed by a page that is not isolated is not isolated either: it degrades.)
             self.send_header("Cross-Origin-Opener-Policy", "same-origin")
             self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
-            self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+            self.send_header("Cross-Origin-Resource-Policy", per_path["Cross-Origin-Resource-Policy"])
             super().end_headers()
 
         def list_directory(self, path):  # no directory listings: serve files only
@@ -755,9 +815,12 @@ class PortInUse(BuildError):
 
 
 def make_server(
-    port: int, root: Path = DIST, host: str = "127.0.0.1", csp: str = CSP
+    port: int, root: Path = DIST, host: str = "127.0.0.1", csp: str = CSP,
+    embed_origins: tuple[str, ...] | None = None,
 ) -> http.server.ThreadingHTTPServer:
-    """A threaded static server for root (port 0 picks a free port); csp is replaceable for tests."""
+    """A threaded static server for root (port 0 picks a free port); csp is replaceable for tests.
+
+    embed_origins: the origins that may frame the widget page (None: any origin)."""
     # The wheels in the served lock file are pinned by name and sha256: safe to cache for good.
     try:
         lock = json.loads((root / "pyodide-lock.json").read_text())
@@ -765,7 +828,7 @@ def make_server(
     except (OSError, ValueError, KeyError):
         immutable = frozenset()
     try:
-        server = http.server.ThreadingHTTPServer((host, port), make_handler(root, immutable, csp))
+        server = http.server.ThreadingHTTPServer((host, port), make_handler(root, immutable, csp, embed_origins))
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise PortInUse(
@@ -777,8 +840,9 @@ def make_server(
     return server
 
 
-def serve(port: int, no_build: bool) -> int:
-    server = make_server(port)  # first, so a busy port is reported before a long build
+def serve(port: int, no_build: bool, embed_origins: str | None = None) -> int:
+    origins = parse_embed_origins(embed_origins)  # a bad origin is reported before anything else
+    server = make_server(port, embed_origins=origins)  # first, so a busy port is reported before a long build
     if not no_build:
         build()
     elif not (DIST / "index.html").exists():
@@ -786,6 +850,8 @@ def serve(port: int, no_build: bool) -> int:
         raise BuildError("dist/ is not built; run python3 build.py first (or drop --no-build)")
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     print(f"Serving dist/ at {url}  (Ctrl+C to stop)", flush=True)
+    framing = "any origin" if origins is None else ", ".join(["this origin", *origins])
+    print(f"Widgets ({url}embed.js) may be embedded by {framing}.", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -919,6 +985,11 @@ def main(argv: list[str]) -> int:
     p_serve = sub.add_parser("serve", help="build if needed and serve dist/ on 127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     p_serve.add_argument("--no-build", action="store_true", help="serve dist/ as it is")
+    p_serve.add_argument(
+        "--embed-origins", metavar="ORIGINS",
+        help="comma-separated origins allowed to embed widgets (embed.html), e.g. https://blog.example; "
+        "default any origin",
+    )
     p_test = sub.add_parser("test", help="install test tools, build, run pytest (extra args go to pytest)")
     p_test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     p_boot = sub.add_parser("boot-times", help="measure boot stages in headless Chromium")
@@ -935,7 +1006,7 @@ def main(argv: list[str]) -> int:
         build()
         return 0
     if args.command == "serve":
-        return serve(args.port, args.no_build)
+        return serve(args.port, args.no_build, args.embed_origins)
     if args.command == "boot-times":
         return boot_times(args.runs)
     if args.command == "mnist-ascii":

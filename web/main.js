@@ -63,6 +63,12 @@ nnplay.workerReady.then(({ timings }) => {
   $("#boot-progress").value = 1;
   $("#boot-status").textContent = `Ready in ${(total / 1000).toFixed(1)} s.`;
   document.body.dataset.ready = "true";
+  if (nnplay.interruptNotice) { // a plain static host: everything works but interrupting Python
+    const notice = Object.assign(document.createElement("p"), { id: "isolation-notice", className: "muted" });
+    notice.dataset.testid = "isolation-notice";
+    notice.textContent = nnplay.interruptNotice;
+    $("#boot-status").after(notice);
+  }
 }, () => {});
 
 // A restarted worker (after a crash, or Stop on code that would not stop) boots again.

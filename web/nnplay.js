@@ -90,6 +90,10 @@ export class RpcClient {
 /** How long the worker may leave a ping unanswered, while calls wait on it, before "unresponsive". */
 export const UNRESPONSIVE_MS = 15000;
 const PING_EVERY_MS = 2000;
+/** Said wherever Stop would interrupt Python: the page lacks the headers that allow SharedArrayBuffer. */
+export const NOT_ISOLATED_NOTICE = "This page is not cross-origin isolated (its server sends no COOP/COEP headers, "
+  + "or it is a widget on a page that is not isolated), so running Python cannot be interrupted: Stop restarts the "
+  + "Python worker instead.";
 
 /**
  * The worker's life: start it, restart it when Pyodide reports a fatal error (the worker then
@@ -102,6 +106,9 @@ class Supervisor {
     this.client = client;
     this.workerURL = workerURL;
     this.interruptBuffer = null; // Int32Array on a SharedArrayBuffer (cross-origin isolated pages only)
+    // Without isolation (a plain static host, a widget on a page that is not isolated) there is no
+    // SharedArrayBuffer to share: interrupt() says false and callers restart the worker instead.
+    this.isolated = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === "function";
     this.restarts = 0;
     this.ready = this.watchReady();
     client.on("interrupt-buffer", ({ buffer }) => { this.interruptBuffer = new Int32Array(buffer); });
@@ -195,6 +202,10 @@ export function createNnplay(workerURL = new URL("./worker.js", import.meta.url)
     /** Ask running Python code to stop with KeyboardInterrupt; false when the page is not
      *  cross-origin isolated (then only restart() stops it). */
     interrupt: () => life.interrupt(),
+    /** Is the page cross-origin isolated (SharedArrayBuffer, so interrupt() can work)? */
+    get isolated() { return life.isolated; },
+    /** Why interrupt() cannot work on this page (NOT_ISOLATED_NOTICE), or null where it can. */
+    get interruptNotice() { return life.isolated ? null : NOT_ISOLATED_NOTICE; },
     /** End the Python worker and boot a fresh one (all Python state is lost); resolves when ready. */
     restart: async (reason) => { await life.restart(reason); return api.ready; },
     /** How many times the worker was restarted. */

@@ -98,3 +98,88 @@ def test_serve_prints_the_url(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# --- embedding on other sites: per-path headers -------------------------------------------------
+
+
+def directives(csp):
+    return dict(d.strip().split(" ", 1) for d in csp.split(";"))
+
+
+def test_the_playground_may_be_framed_by_its_own_origin_only(origin):
+    for path in ("/", "/index.html", "/index.html?embed=1", "/demos/mnist.html"):
+        headers = head(origin + path)
+        assert directives(headers["Content-Security-Policy"])["frame-ancestors"] == "'self'", path
+        assert headers["Cross-Origin-Resource-Policy"] == "same-origin", path
+
+
+def test_the_widget_page_may_be_framed_by_any_site_with_the_policy_otherwise_unchanged(origin):
+    widget = head(origin + "/embed.html?embed=1&host=https%3A%2F%2Fblog.example")
+    page = head(origin + "/index.html")
+    assert directives(widget["Content-Security-Policy"])["frame-ancestors"] == "* file:"  # file:// pages too
+    rest = lambda h: {k: v for k, v in directives(h["Content-Security-Policy"]).items() if k != "frame-ancestors"}
+    assert rest(widget) == rest(page)  # as strict as the playground in every other way
+    assert widget["Cross-Origin-Resource-Policy"] == "cross-origin"  # an isolated host page may frame it too
+    assert widget["Cross-Origin-Embedder-Policy"] == "require-corp"
+
+
+def test_embed_js_may_be_loaded_by_any_page_and_the_rest_stays_same_origin(origin):
+    assert head(origin + "/embed.js")["Cross-Origin-Resource-Policy"] == "cross-origin"
+    for path in ("/embed-widget.js", "/main.js", "/worker.js", "/pyodide.asm.wasm", "/data/mnist.bin"):
+        assert head(origin + path)["Cross-Origin-Resource-Policy"] == "same-origin", path
+
+
+def test_embed_html_is_index_html_started_by_the_widget_module():
+    index = (build.DIST / "index.html").read_text()
+    widget = (build.DIST / "embed.html").read_text()
+    assert build.MAIN_SCRIPT_TAG in index and build.MAIN_SCRIPT_TAG not in widget
+    assert widget == index.replace(build.MAIN_SCRIPT_TAG, build.WIDGET_SCRIPT_TAG)
+    with pytest.raises(build.BuildError, match="main.js exactly once"):
+        build.widget_page("<html>no module here</html>")
+
+
+def test_embed_origins_restrict_who_may_frame_the_widget():
+    origins = build.parse_embed_origins("https://blog.example, http://localhost:8080")
+    assert origins == ("https://blog.example", "http://localhost:8080")
+    server = build.make_server(0, embed_origins=origins)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        csp = directives(head(url + "/embed.html")["Content-Security-Policy"])
+        assert csp["frame-ancestors"] == "'self' https://blog.example http://localhost:8080"
+        assert directives(head(url + "/index.html")["Content-Security-Policy"])["frame-ancestors"] == "'self'"
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert build.parse_embed_origins(None) is None and build.parse_embed_origins("*") is None
+
+
+@pytest.mark.parametrize("bad", ["https://blog.example/course", "blog.example", "ftp://x.example", "https://a b"])
+def test_an_embed_origin_that_is_not_an_origin_is_refused_by_name(bad):
+    with pytest.raises(build.BuildError, match="is not an origin"):
+        build.parse_embed_origins(f"https://ok.example,{bad}")
+
+
+def test_serve_says_who_may_embed_and_refuses_a_bad_origin():
+    r = subprocess.run(
+        [sys.executable, str(build.ROOT / "build.py"), "serve", "--no-build", "--embed-origins", "blog.example/x"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode != 0 and "'blog.example/x' is not an origin" in r.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, str(build.ROOT / "build.py"), "serve", "--port", str(port), "--no-build",
+         "--embed-origins", "https://blog.example"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )
+    try:
+        proc.stdout.readline()
+        assert "may be embedded by this origin, https://blog.example" in proc.stdout.readline()
+        csp = directives(head(f"http://127.0.0.1:{port}/embed.html")["Content-Security-Policy"])
+        assert csp["frame-ancestors"] == "'self' https://blog.example"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -61,11 +61,10 @@ export async function startApp(nnplay, options = pageOptions()) {
   if (options.autoplay && app.state?.fit?.ok) app.play();
 }
 
-/** The iframe that embeds this network and settings on another page of this origin. */
+/** The two lines that embed this network and settings on a page of any site (web/embed.js). */
 function embedSnippet(link) {
-  const src = new URL("index.html?embed=1", location.href);
-  src.hash = new URL(link, location.href).hash;
-  return `<iframe src="${src.href}" width="900" height="700" title="nnplay playground"></iframe>`;
+  const hash = new URL(link, location.href).hash;
+  return `<script src="${new URL("embed.js", location.href).href}"></script>\n<nn-playground share="${hash}"></nn-playground>`;
 }
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);

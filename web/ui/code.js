@@ -189,7 +189,8 @@ export class CodePanel {
       const stopped = await Promise.race([settled, new Promise((r) => setTimeout(() => r(false), STOP_GRACE_MS))]);
       if (stopped) return;
     }
-    this.append(source, "The code did not stop; restarting the Python worker (your network comes back from the autosave).", "error");
+    const why = this.nnplay.interruptNotice ? `${this.nnplay.interruptNotice} Restarting it` : "The code did not stop; restarting the Python worker";
+    this.append(source, `${why} (your network comes back from the autosave).`, "error");
     await this.app.restartWorker("the Stop button was pressed while code was running");
   }
 }
