@@ -93,8 +93,7 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
             dt = time.perf_counter() - t0
             seen += len(idx)
             loss_sum += loss * len(idx)
-            acc = (model.last_batch_accuracy if model.last_batch_output is None  # WebGPU: counted on the GPU
-                   else losses.accuracy(model.last_batch_output, y[idx], model.loss_type))
+            acc = losses.accuracy(model.last_batch_output, y[idx], model.loss_type)
             correct_sum += (acc or 0.0) * len(idx)
             steps_done += 1
             history["step_loss"].append(loss)

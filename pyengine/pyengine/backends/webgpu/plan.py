@@ -138,7 +138,7 @@ class GpuTrainer:
                                          slots[1] if len(slots) > 1 else None, metrics, self.opt_uniforms[name],
                                          p.data.size))
         prog = self.dev.program(fwd + loss_ops + bwd + update)
-        return prog, x_buf, target, metrics
+        return prog, x_buf, target, metrics, out_buf
 
     def _layer(self, cfg, x, x_shape, y, y_shape, dy, need_dx):
         """(forward ops, backward ops, input-gradient buffer) of one layer."""
@@ -211,12 +211,12 @@ class GpuTrainer:
 
     # ---- running -----------------------------------------------------------------------------
     def step(self, x, y):
-        """One training step on the GPU; returns (mean loss, correct count) and leaves NumPy stale."""
+        """One training step on the GPU; returns (mean loss, the batch's output array) and leaves NumPy stale."""
         m = self.model
         batch = len(x)
         if batch not in self.programs:
             self.programs[batch] = self._record(batch)
-        prog, x_buf, target_buf, metrics = self.programs[batch]
+        prog, x_buf, target_buf, metrics, out_buf = self.programs[batch]
         n_out = int(np.prod(m.output_shape))
         if y.ndim == 1:  # class labels -> one-hot
             target = np.zeros((batch, n_out), np.float32)
@@ -231,14 +231,15 @@ class GpuTrainer:
             t = self.t[name] + 1
             self.dev.write(self.opt_uniforms[name], optimizer_fields(p.data.size, opt.config, lr, p.decay, t))
         result = self.dev.run(prog, read=metrics, count=4)
-        loss, correct = float(result[0]), float(result[1])
+        loss = float(result[0])
+        output = self.dev.read(out_buf, batch * n_out).reshape(batch, *m.output_shape)
         if np.isfinite(loss):  # the kernels skipped the update otherwise
             for name in self.t:
                 self.t[name] += 1
             opt.steps += 1
             self.dirty = True
             self.steps_since_sync += 1
-        return loss, correct
+        return loss, output
 
     def pull(self):
         """Copy weights and optimizer state from the GPU into the Model's NumPy arrays."""
