@@ -126,12 +126,13 @@ after = m.state_dict()
 def test_unsupported_models_train_on_numpy_and_say_what_is_unsupported(webgpu_booted):
     result = webgpu_booted.run("""
 import pyengine
-m = pyengine.build({"input": [4], "layers": [{"type": "dense", "units": 3}, {"type": "dropout"}],
-                    "loss": "hinge", "optimizer": {"type": "sgd"}})
+m = pyengine.build({"input": [5, 4], "layers": [{"type": "rnn", "units": 3, "name": "g1", "activation": "softmax"},
+                    {"type": "dropout"},
+                    {"type": "dense", "units": 3}], "loss": "hinge", "optimizer": {"type": "sgd"}})
 [m.backend, m.backend_notice]
 """)
     assert result[0] == "numpy"
-    assert "dropout" in result[1] and "hinge" in result[1]
+    assert "activation softmax (g1)" in result[1]
 
 
 def test_without_webgpu_auto_falls_back_to_numpy_and_says_so(booted):

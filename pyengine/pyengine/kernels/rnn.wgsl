@@ -1,0 +1,25 @@
+// Simple RNN step k forward, one thread per (n, j): PRE = XW[n, k] + HW, h = act(PRE) (ACT as in
+// common.wgsl). Writes PRE (kept for the gradient), H (the next step's GEMM input), HS[n, k + 1] = h
+// and, with seq, Y[n, k] = h.
+@group(0) @binding(0) var<storage, read> XW: array<f32>;
+@group(0) @binding(1) var<storage, read> HW: array<f32>;
+@group(0) @binding(2) var<storage, read_write> PRE: array<f32>;
+@group(0) @binding(3) var<storage, read_write> H: array<f32>;
+@group(0) @binding(4) var<storage, read_write> HS: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(6) var<uniform> P: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let idx = flat_index(gid, groups);
+  if (idx >= P.N * P.U) { return; }
+  let n = idx / P.U;
+  let j = idx % P.U;
+  let row = n * P.T + P.k;
+  let z = XW[row * P.U + j] + HW[idx];
+  let h = activate(z);
+  PRE[idx] = z;
+  H[idx] = h;
+  if (P.k + 1u < P.T) { HS[(row + 1u) * P.U + j] = h; }
+  if (P.seq != 0u) { Y[row * P.U + j] = h; }
+}
