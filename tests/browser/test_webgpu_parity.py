@@ -97,7 +97,7 @@ def small(layers, input_shape, loss="softmax_cross_entropy", optimizer=None, **e
 
 
 # ---- every preset -----------------------------------------------------------------------------------
-SHRINK = {"mnist": [12, 12, 1], "lenet": [16, 16, 1], "resnet": [12, 12, 1], "lstm": [5, 4]}  # same layers, smaller images
+SHRINK = {"mnist": [12, 12, 1], "lenet": [12, 12, 1], "resnet": [12, 12, 1], "lstm": [5, 4]}  # same layers, smaller images
 
 
 def preset_specs():
@@ -146,9 +146,8 @@ LAYER_NETS = {
         {"type": "reshape", "target_shape": [2, 2]}, {"type": "softmax", "axis": 1}, {"type": "flatten"},
         {"type": "dense", "units": 6, "activation": "softmax"}, {"type": "dense", "units": 3}], [5]),
     "embedding_sequence": small([
-        {"type": "embedding", "input_dim": 7, "output_dim": 4}, {"type": "layernorm"},
-        {"type": "dense", "units": 5, "activation": "relu"}, {"type": "flatten"}, {"type": "dense", "units": 3}],
-        [6]),
+        {"type": "embedding", "input_dim": 7, "output_dim": 4}, {"type": "layernorm"}, {"type": "flatten"},
+        {"type": "dense", "units": 5, "activation": "relu"}, {"type": "dense", "units": 3}], [6]),
     "frozen_layers_and_frozen_batchnorm": small([
         {"type": "dense", "name": "base", "units": 8, "activation": "relu"},
         {"type": "batchnorm", "name": "bn"}, {"type": "dense", "name": "top", "units": 3}], [4],
@@ -161,11 +160,12 @@ LAYER_NETS = {
         {"type": "gru", "units": 4, "return_sequences": True}, {"type": "gru", "units": 3},
         {"type": "dense", "units": 3}], [4, 3], optimizer={"type": "rmsprop", "lr": 0.01}),
     "lstm_sequence_output_huber": small([
-        {"type": "dense", "units": 4, "activation": "elu"}, {"type": "lstm", "units": 3, "return_sequences": True}],
+        {"type": "layernorm"}, {"type": "lstm", "units": 3, "return_sequences": True}],
         [5, 2], loss="huber", optimizer={"type": "adagrad", "lr": 0.05}),
     "sequence_output_mse": small([
-        {"type": "dense", "units": 6, "activation": "tanh"}, {"type": "batchnorm"},
-        {"type": "dense", "units": 2}], [3, 4], loss="mse"),
+        {"type": "rnn", "units": 6, "activation": "tanh", "return_sequences": True}, {"type": "batchnorm"},
+        {"type": "softmax", "axis": 1}, {"type": "rnn", "units": 2, "activation": "linear", "return_sequences": True}],
+        [3, 4], loss="mse"),
 }
 
 
