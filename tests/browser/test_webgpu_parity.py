@@ -156,6 +156,9 @@ LAYER_NETS = {
         {"type": "rnn", "units": 5, "activation": "tanh", "return_sequences": True},
         {"type": "lstm", "units": 4, "return_sequences": True}, {"type": "rnn", "units": 3, "activation": "relu"},
         {"type": "dense", "units": 3}], [4, 3]),
+    "rnn_softmax_activation": small([
+        {"type": "rnn", "units": 4, "activation": "softmax", "return_sequences": True},
+        {"type": "rnn", "units": 3, "activation": "gelu"}, {"type": "dense", "units": 3}], [4, 3]),
     "gru_sequences": small([
         {"type": "gru", "units": 4, "return_sequences": True}, {"type": "gru", "units": 3},
         {"type": "dense", "units": 3}], [4, 3], optimizer={"type": "rmsprop", "lr": 0.01}),
@@ -223,17 +226,23 @@ def test_every_optimizer_option_trains_on_webgpu_as_on_numpy(gpu, name):
     check(gpu, small(layers, [4], optimizer=OPTIMIZER_CASES[name]))
 
 
-# ---- what stays on NumPy ----------------------------------------------------------------------------
-def test_what_cannot_be_planned_trains_on_numpy_and_the_notice_names_what_runs_where(gpu):
-    """An rnn with a softmax activation is the one combination the plan lacks (softmax over units
-    inside the recurrence)."""
+# ---- what is not planned trains on NumPy -------------------------------------------------------------
+def test_every_engine_layer_type_is_planned_and_a_missing_one_falls_back_naming_it(gpu):
     result = gpu.run("""
-m = pyengine.build({"input": [4, 3], "layers": [{"type": "rnn", "units": 4, "name": "r", "activation": "softmax"},
-                    {"type": "dense", "units": 2}], "loss": "softmax_cross_entropy", "optimizer": {"type": "sgd"}})
+from pyengine import layers
 from pyengine.backends.webgpu import plan
-[m.backend, m.backend_notice, plan.placement(m)]
+missing = sorted(set(layers.LAYERS) - plan.LAYERS)
+plan.LAYERS.discard("gru")  # as if the plan lacked gru: the model trains on NumPy and says why
+try:
+    m = pyengine.build({"input": [4, 3], "layers": [{"type": "gru", "units": 4, "name": "g"},
+                        {"type": "dense", "units": 2}], "loss": "softmax_cross_entropy", "optimizer": {"type": "sgd"}})
+    out = [missing, m.backend, m.backend_notice, plan.placement(m)]
+finally:
+    plan.LAYERS.add("gru")
+out
 """)
-    backend, notice, where = result
+    missing, backend, notice, where = result
+    assert missing == []
     assert backend == "numpy"
-    assert "activation softmax (r)" in notice
-    assert where == {"webgpu": ["dense"], "numpy": ["rnn (r)"]}
+    assert "unsupported: layer type gru (g)" in notice and "NumPy" in notice
+    assert where == {"webgpu": ["dense"], "numpy": ["gru (g)"]}

@@ -1,6 +1,7 @@
 """GPU-resident training in the worker on SwiftShader's WebGPU adapter: the MNIST convnet follows
 the NumPy backend's loss curve, backends switch between steps without losing weights, a lost device
-falls back to NumPy with a notice, and without WebGPU `auto` says it uses NumPy."""
+falls back to NumPy with a notice, and without WebGPU `auto` says it uses NumPy. (Which models the
+plan covers, and the notice for one it does not: test_webgpu_parity.py.)"""
 import pytest
 
 # Loss-curve tolerance: every one of the 50 step losses within 1e-4 relative of NumPy's (float32
@@ -121,18 +122,6 @@ after = m.state_dict()
     assert 0 < result["moved"] < 1.0 and result["finite"]
     # a fresh model gets a fresh device
     assert webgpu_booted.run("pyengine.build(presets.convnetjs_mnist()).backend") == "webgpu"
-
-
-def test_unsupported_models_train_on_numpy_and_say_what_is_unsupported(webgpu_booted):
-    result = webgpu_booted.run("""
-import pyengine
-m = pyengine.build({"input": [5, 4], "layers": [{"type": "rnn", "units": 3, "name": "g1", "activation": "softmax"},
-                    {"type": "dropout"},
-                    {"type": "dense", "units": 3}], "loss": "hinge", "optimizer": {"type": "sgd"}})
-[m.backend, m.backend_notice]
-""")
-    assert result[0] == "numpy"
-    assert "activation softmax (g1)" in result[1]
 
 
 def test_without_webgpu_auto_falls_back_to_numpy_and_says_so(booted):

@@ -51,7 +51,12 @@ def flat_groups(n, per_group=256):
     return x, math.ceil(groups / x), 1
 
 
+RNN_SOFTMAX = 7  # rnn.wgsl / rnn_grad.wgsl only: softmax over the units (not a pointwise activation)
+
+
 def activation_constants(act, alpha=None):
+    if act == "softmax":
+        return {"ACT": RNN_SOFTMAX, "ALPHA": 0.0}
     code = ACTIVATIONS[act]
     if alpha is None:
         alpha = 1.0 if act == "elu" else 0.01

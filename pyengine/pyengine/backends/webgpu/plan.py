@@ -23,9 +23,10 @@ Planned: every layer type (dense and conv2d with any activation, pooling, flatte
 dropout, batchnorm in training / evaluation (frozen) mode, layernorm, embedding, add, concat, the
 activation layers, softmax, maxout, rnn / lstm / gru with or without return_sequences); every loss
 (softmax_cross_entropy, mse, huber, hinge, binary_cross_entropy with or without logits) on outputs
-of any rank; every optimizer with l1/l2/clipvalue/clipnorm/schedules; frozen layers. Not planned:
-an rnn whose activation is softmax. `unsupported(model)` lists what is not planned (then the model
-trains on NumPy, and the notice says so) and `placement(model)` says which layers would run where.
+of any rank; every optimizer with l1/l2/clipvalue/clipnorm/schedules; frozen layers.
+`unsupported(model)` lists what is not planned (a layer type or activation added to the engine
+but not here yet; then the model trains on NumPy, and the notice names it) and `placement(model)`
+says which layers would run where.
 """
 import numpy as np
 
@@ -50,8 +51,8 @@ def _layer_reason(cfg):
     act = cfg.get("activation")
     if cfg["type"] not in LAYERS:
         return f"layer type {cfg['type']} ({cfg['name']})"
-    if act not in ACTIVATIONS and (act != "softmax" or cfg["type"] == "rnn"):
-        return f"activation {act} ({cfg['name']})"  # softmax inside a recurrence is not planned
+    if act not in ACTIVATIONS and act != "softmax":
+        return f"activation {act} ({cfg['name']})"
     return None
 
 
