@@ -57,7 +57,6 @@ class Model:
         self.stop_training = False
         self.last_outputs = None  # layer name -> Tensor, from the latest forward pass
         self.last_batch_output = None  # the latest training batch's output array
-        self.last_batch_accuracy = None  # set instead of last_batch_output by the WebGPU backend
         self.backend_notice = None  # why the model is not on the backend it asked for (or None)
         self._gpu = None  # backends.webgpu.plan.GpuTrainer while training runs on WebGPU
         self.set_backend(normalized.backend)
@@ -183,7 +182,6 @@ class Model:
             loss = _switch.train_step(self, x, y)
             if loss is not None:
                 return loss  # else the GPU failed and the model fell back: run this step on NumPy
-        self.last_batch_accuracy = None
         step = self.step_count + 1
         trainable = self.parameters()  # frozen layers' parameters are not trainable
         for p in trainable:

@@ -124,7 +124,7 @@ for i, (xs, pool, s, p) in enumerate(CASES):
 """)
 
 
-def test_activations_bias_gradient_and_losses_match_the_engine(webgpu_booted):
+def test_activations_bias_gradient_and_every_loss_match_the_engine(webgpu_booted):
     run_checks(webgpu_booted, """
 import pyengine
 from pyengine import losses
@@ -143,14 +143,113 @@ dy = rnd(1000, 9)
 errors["bias grad"] = err(E.colsum(dy), dy.astype(np.float64).sum(axis=0))
 out, labels = rnd(37, 10), rng.integers(0, 10, 37)
 target = np.eye(10, dtype=np.float32)[labels]
-for kind, tgt in [("softmax_cross_entropy", labels), ("mse", target)]:
-    ot = Tensor(out.astype(np.float64), requires_grad=True)
+soft = rng.random((37, 10)).astype(np.float32)
+binary = (rng.random((37, 10)) < 0.5).astype(np.float32)
+probs = 1 / (1 + np.exp(-out))
+probs[0, :3] = [0.0, 1.0, 1e-9]  # outside the clip: zero gradient there
+CASES = [("softmax_cross_entropy", out, labels, target), ("softmax_cross_entropy", out, soft, soft),
+         ("mse", out, target, target), ({"type": "huber", "delta": 0.5}, out, soft, soft),
+         ({"type": "hinge", "margin": 1.0}, out, labels, target), ({"type": "hinge", "margin": 0.3}, out, labels, target),
+         ("binary_cross_entropy", out * 4, binary, binary),
+         ({"type": "binary_cross_entropy", "from_logits": False}, probs, binary, binary),
+         ("mse", rnd(6, 3, 4), None, None)]  # a sequence output: rows are (batch, time)
+for i, (kind, o, tgt, gpu_tgt) in enumerate(CASES):
+    if tgt is None:
+        tgt = gpu_tgt = rnd(*o.shape)
+    # float32 reference for probabilities: the clip is float32's eps there, as in training
+    ot = Tensor(o.astype(np.float32 if isinstance(kind, dict) and "from_logits" in kind else np.float64),
+                requires_grad=True)
     lt = losses.get_loss(kind)(ot, tgt)
     lt.backward()
-    loss, correct, grad = E.loss(out, target, kind)
-    errors[kind] = err(loss, lt.data)
-    errors[kind + " grad"] = err(grad, ot.grad)
-errors["correct count"] = float(correct != (out.argmax(1) == labels).sum())
+    loss, grad = E.loss(o, gpu_tgt, kind)
+    errors[f"{i} {kind}"] = err(loss, lt.data)
+    errors[f"{i} {kind} grad"] = err(grad, ot.grad)
+""")
+
+
+def test_joins_dropout_mask_softmax_and_maxout_match_numpy(webgpu_booted):
+    run_checks(webgpu_booted, """
+from pyengine import ops
+from pyengine.tensor import Tensor
+a, b = rnd(3, 5, 7), rnd(3, 5, 7)
+errors["add"] = err(E.add(a, b), a.astype(np.float64) + b)
+mask = (rng.random(a.shape) >= 0.3) * np.float32(1 / 0.7)
+errors["dropout mask"] = err(E.mul(a, mask), a * mask)
+for axis in (-1, 1, 2):
+    xs = [rnd(2, 3, 4, 2), rnd(2, 3, 4, 2)]
+    xs[1] = np.concatenate([xs[1]] * (1 + (axis == 1)), axis=axis)
+    errors[f"concat axis {axis}"] = err(E.concat(xs, axis), np.concatenate(xs, axis=axis))
+    g = rnd(*np.concatenate(xs, axis=axis).shape)
+    for j, part in enumerate(E.split(g, [x.shape[axis] for x in xs], axis)):
+        errors[f"concat axis {axis} grad {j}"] = err(part, np.split(g, [xs[0].shape[axis]], axis=axis)[j])
+for axis in (-1, 1):
+    x = rnd(3, 6, 5) * 3
+    xt = Tensor(x.astype(np.float64), requires_grad=True)
+    yt = ops.softmax(xt, axis=axis)
+    dy = rnd(*x.shape)
+    (yt * Tensor(dy.astype(np.float64))).sum().backward()
+    y = E.softmax(x, axis)
+    errors[f"softmax axis {axis}"] = err(y, yt.data)
+    errors[f"softmax axis {axis} grad"] = err(E.softmax_grad(y, dy, axis), xt.grad)
+for pieces in (2, 3):
+    x = rnd(4, 5, 6 * pieces)
+    x[0, 0, :pieces] = 1.0  # ties: the first maximum wins, as np.argmax
+    xt = Tensor(x.astype(np.float64), requires_grad=True)
+    yt = ops.maxout(xt, pieces)
+    dy = rnd(*yt.shape)
+    (yt * Tensor(dy.astype(np.float64))).sum().backward()
+    y, idx = E.maxout(x, pieces)
+    errors[f"maxout {pieces}"] = err(y, yt.data)
+    errors[f"maxout {pieces} grad"] = err(E.maxout_grad(dy, idx, pieces), xt.grad)
+""")
+
+
+def test_batchnorm_layernorm_and_embedding_match_numpy(webgpu_booted):
+    run_checks(webgpu_booted, """
+from pyengine import ops
+from pyengine.tensor import Tensor
+for training in (True, False):
+    for shape in [(37, 5), (3, 4, 6, 2), (300, 3)]:
+        c = shape[-1]
+        x = rnd(*shape) * 2 + 1
+        gamma, beta = rnd(c), rnd(c)
+        rm, rv = rnd(c), np.abs(rnd(c)) + 0.5
+        rm64, rv64 = rm.astype(np.float64), rv.astype(np.float64)
+        xt, gt, bt = (Tensor(v.astype(np.float64), requires_grad=True) for v in (x, gamma, beta))
+        yt = ops.batchnorm(xt, gt, bt, rm64, rv64, momentum=0.9, eps=1e-3, training=training)
+        dy = rnd(*shape)
+        (yt * Tensor(dy.astype(np.float64))).sum().backward()
+        y, xhat, stats, new_rm, new_rv = E.batchnorm(x, gamma, beta, rm, rv, 0.9, 1e-3, training)
+        key = f"batchnorm {shape} {'training' if training else 'eval'}"
+        errors[key] = err(y, yt.data)
+        errors[key + " running mean"] = err(new_rm, rm64)
+        errors[key + " running var"] = err(new_rv, rv64)
+        dx, dgamma, dbeta = E.batchnorm_grad(dy, xhat, stats, gamma, training)
+        errors[key + " dx"] = err(dx, xt.grad)
+        errors[key + " dgamma"] = err(dgamma, gt.grad)
+        errors[key + " dbeta"] = err(dbeta, bt.grad)
+for shape in [(9, 7), (2, 3, 16)]:
+    c = shape[-1]
+    x, gamma, beta = rnd(*shape) * 3, rnd(c), rnd(c)
+    xt, gt, bt = (Tensor(v.astype(np.float64), requires_grad=True) for v in (x, gamma, beta))
+    yt = ops.layernorm(xt, gt, bt, eps=1e-3)
+    dy = rnd(*shape)
+    (yt * Tensor(dy.astype(np.float64))).sum().backward()
+    y, xhat, inv = E.layernorm(x, gamma, beta, 1e-3)
+    errors[f"layernorm {shape}"] = err(y, yt.data)
+    dx, dgamma, dbeta = E.layernorm_grad(dy, gamma, xhat, inv)
+    errors[f"layernorm {shape} dx"] = err(dx, xt.grad)
+    errors[f"layernorm {shape} dgamma"] = err(dgamma, gt.grad)
+    errors[f"layernorm {shape} dbeta"] = err(dbeta, bt.grad)
+ids = rng.integers(0, 11, (5, 8))
+ids[0, :4] = 3  # repeated ids accumulate
+w = rnd(11, 6)
+wt = Tensor(w.astype(np.float64), requires_grad=True)
+yt = ops.embedding(ids, wt)
+dy = rnd(5, 8, 6)
+(yt * Tensor(dy.astype(np.float64))).sum().backward()
+errors["embedding"] = err(E.embedding(ids.astype(np.float32), w), yt.data)
+errors["embedding grad"] = err(E.embedding_grad(ids.astype(np.float32), dy, 11), wt.grad)
 """)
 
 

@@ -1,6 +1,7 @@
 """GPU-resident training in the worker on SwiftShader's WebGPU adapter: the MNIST convnet follows
 the NumPy backend's loss curve, backends switch between steps without losing weights, a lost device
-falls back to NumPy with a notice, and without WebGPU `auto` says it uses NumPy."""
+falls back to NumPy with a notice, and without WebGPU `auto` says it uses NumPy. (Which models the
+plan covers, and the notice for one it does not: test_webgpu_parity.py.)"""
 import pytest
 
 # Loss-curve tolerance: every one of the 50 step losses within 1e-4 relative of NumPy's (float32
@@ -24,19 +25,26 @@ rpc.set_emitter((lambda emit: lambda s: (notices.append(s), emit(s)))(rpc._emitt
 @pytest.mark.timeout(300)
 def test_mnist_convnet_on_webgpu_follows_the_numpy_loss_curve_for_50_steps(webgpu_booted):
     result = webgpu_booted.run(SETUP + """
-curves, backends = {}, {}
+curves, backends, outputs = {}, {}, {}
 for backend in ["numpy", "webgpu"]:
     model = pyengine.build(dict(presets.convnetjs_mnist(), backend=backend))
     backends[backend] = (model.backend, model.backend_notice)
     curves[backend] = [model.train_step(x[s * 20:(s + 1) * 20], y[s * 20:(s + 1) * 20]) for s in range(50)]
+    outputs[backend] = model.last_batch_output
     weights = model.state_dict()
-{"curves": curves, "backends": backends, "finite": all(np.isfinite(w).all() for w in weights.values())}
+out_np, out_gpu = outputs["numpy"], outputs["webgpu"]
+{"curves": curves, "backends": backends, "finite": all(np.isfinite(w).all() for w in weights.values()),
+ "output": [list(out_gpu.shape), str(out_gpu.dtype),
+            float(np.abs(out_gpu - out_np).max() / np.abs(out_np).max())]}
 """)
     assert result["backends"] == {"numpy": ["numpy", None], "webgpu": ["webgpu", None]}
     numpy_curve, gpu_curve = result["curves"]["numpy"], result["curves"]["webgpu"]
     for step, (a, b) in enumerate(zip(numpy_curve, gpu_curve)):
         assert abs(a - b) <= LOSS_CURVE_RTOL * abs(a), (step, a, b)
     assert sum(gpu_curve[-10:]) < 0.8 * sum(gpu_curve[:10])  # it learns
+    # the step's outputs are read back as on NumPy (training accuracy, the demos read them)
+    shape, dtype, output_error = result["output"]
+    assert shape == [20, 10] and dtype == "float32" and output_error < 1e-3, result["output"]
     assert result["finite"]
 
 
@@ -114,17 +122,6 @@ after = m.state_dict()
     assert 0 < result["moved"] < 1.0 and result["finite"]
     # a fresh model gets a fresh device
     assert webgpu_booted.run("pyengine.build(presets.convnetjs_mnist()).backend") == "webgpu"
-
-
-def test_unsupported_models_train_on_numpy_and_say_what_is_unsupported(webgpu_booted):
-    result = webgpu_booted.run("""
-import pyengine
-m = pyengine.build({"input": [4], "layers": [{"type": "dense", "units": 3}, {"type": "dropout"}],
-                    "loss": "hinge", "optimizer": {"type": "sgd"}})
-[m.backend, m.backend_notice]
-""")
-    assert result[0] == "numpy"
-    assert "dropout" in result[1] and "hinge" in result[1]
 
 
 def test_without_webgpu_auto_falls_back_to_numpy_and_says_so(booted):

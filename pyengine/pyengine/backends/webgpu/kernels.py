@@ -10,6 +10,9 @@ import math
 import numpy as np
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "leaky_relu": 2, "elu": 3, "gelu": 4, "sigmoid": 5, "tanh": 6}
+LOSS_CODES = {"softmax_cross_entropy": 0, "mse": 1, "huber": 2, "binary_cross_entropy": 3, "hinge": 5}
+GRAD_NORM = 99  # optimizer.wgsl's squared-gradient-norm pass (clipnorm)
+OPTIMIZER_UNIFORM_BYTES = 64
 OPTIMIZER_CODES = {"sgd": 0, "momentum": 1, "nesterov": 2, "adagrad": 3, "rmsprop": 4, "adadelta": 5,
                    "adam": 6, "adamw": 7}
 MAX_GROUPS = 65535
@@ -48,7 +51,12 @@ def flat_groups(n, per_group=256):
     return x, math.ceil(groups / x), 1
 
 
+RNN_SOFTMAX = 7  # rnn.wgsl / rnn_grad.wgsl only: softmax over the units (not a pointwise activation)
+
+
 def activation_constants(act, alpha=None):
+    if act == "softmax":
+        return {"ACT": RNN_SOFTMAX, "ALPHA": 0.0}
     code = ACTIVATIONS[act]
     if alpha is None:
         alpha = 1.0 if act == "elu" else 0.01
@@ -172,8 +180,14 @@ class Kernels:
         return ("dispatch", self.dev.pipeline("colsum"), [dy, db, self.uniform(m, f)], f, 1, 1)
 
     def loss_op(self, out, target, grad, rows, n, k, loss="softmax_cross_entropy"):
-        pipe = self.dev.pipeline("loss", LOSS=0 if loss == "softmax_cross_entropy" else 1)
-        return ("dispatch", pipe, [out, target, grad, rows, self.uniform(n, k)], math.ceil(n / 64), 1, 1)
+        """Per-row losses of `n` rows of `k` outputs and the gradient; `loss` a name or config dict."""
+        cfg = {"type": loss} if isinstance(loss, str) else loss
+        code = LOSS_CODES[cfg["type"]]
+        if cfg["type"] == "binary_cross_entropy" and not cfg.get("from_logits", True):
+            code = 4
+        extra = float(cfg.get("delta", cfg.get("margin", 1.0)))
+        pipe = self.dev.pipeline("loss", LOSS=code)
+        return ("dispatch", pipe, [out, target, grad, rows, self.uniform(n, k, extra)], math.ceil(n / 64), 1, 1)
 
     def metrics_op(self, rows, metrics, n):
         return ("dispatch", self.dev.pipeline("metrics"), [rows, metrics, self.uniform(n)], 1, 1, 1)
@@ -183,9 +197,110 @@ class Kernels:
         return ("dispatch", pipe, [w, g, s1 or self.dummy, s2 or self.dummy2, metrics, params_uniform],
                 *flat_groups(n))
 
+    def grad_norm_op(self, w, g, metrics, params_uniform):
+        """metrics[norm_at] = sum of this parameter's squared (l1/l2/clipvalue-adjusted) gradient."""
+        pipe = self.dev.pipeline("optimizer", OPT=GRAD_NORM)
+        return ("dispatch", pipe, [w, g, self.dummy, self.dummy2, metrics, params_uniform], 1, 1, 1)
 
-def optimizer_fields(n, cfg, lr, decay, t=1):
-    """The optimizer.wgsl uniform for one parameter: l1/l2/weight decay only on weights (p.decay)."""
+    # ---- the other layers ------------------------------------------------------------------
+    def add_op(self, a, b, y, n):
+        return ("dispatch", self.dev.pipeline("elementwise", OP=0), [a, b, y, self.uniform(n)], *flat_groups(n))
+
+    def mul_op(self, a, b, y, n):
+        return ("dispatch", self.dev.pipeline("elementwise", OP=1), [a, b, y, self.uniform(n)], *flat_groups(n))
+
+    def block_copy_op(self, src, dst, rows, width, src_stride, src_off, dst_stride, dst_off):
+        params = self.uniform(rows, width, src_stride, src_off, dst_stride, dst_off)
+        return ("dispatch", self.dev.pipeline("block_copy"), [src, dst, params], *flat_groups(rows * width))
+
+    def softmax_op(self, x, y, outer, k, inner):
+        params = self.uniform(outer * inner, k, inner)
+        return ("dispatch", self.dev.pipeline("softmax", MODE=0), [x, self.dummy, y, params], *flat_groups(outer * inner))
+
+    def softmax_grad_op(self, y, dy, dx, outer, k, inner):
+        params = self.uniform(outer * inner, k, inner)
+        return ("dispatch", self.dev.pipeline("softmax", MODE=1), [y, dy, dx, params], *flat_groups(outer * inner))
+
+    def maxout_op(self, x, idx, y, n_out, pieces):
+        return ("dispatch", self.dev.pipeline("maxout", MODE=0), [x, idx, y, self.uniform(n_out, pieces)],
+                *flat_groups(n_out))
+
+    def maxout_grad_op(self, dy, idx, dx, n_in, pieces):
+        return ("dispatch", self.dev.pipeline("maxout", MODE=1), [dy, idx, dx, self.uniform(n_in, pieces)],
+                *flat_groups(n_in))
+
+    def norm_reduce_op(self, g, xhat, db, dg, m, c):
+        return ("dispatch", self.dev.pipeline("norm_reduce"), [g, xhat, db, dg, self.uniform(m, c)], c, 1, 1)
+
+    def batchnorm_stats_op(self, x, stats, running_mean, running_var, m, c, training, momentum, eps):
+        params = self.uniform(m, c, int(training), 0, float(momentum), float(eps))
+        return ("dispatch", self.dev.pipeline("batchnorm_stats"), [x, stats, running_mean, running_var, params],
+                c, 1, 1)
+
+    def batchnorm_op(self, x, stats, gamma, beta, xhat, y, m, c):
+        params = self.uniform(m * c, c, 0, m)
+        return ("dispatch", self.dev.pipeline("batchnorm", MODE=0),
+                [x, stats, gamma, beta, self.dummy, self.dummy2, xhat, y, params], *flat_groups(m * c))
+
+    def batchnorm_grad_op(self, dy, stats, gamma, db, dg, xhat, dx, m, c, training):
+        params = self.uniform(m * c, c, int(training), m)
+        return ("dispatch", self.dev.pipeline("batchnorm", MODE=1),
+                [dy, stats, gamma, self.dummy, db, dg, xhat, dx, params], *flat_groups(m * c))
+
+    def layernorm_op(self, x, gamma, beta, xhat, inv, y, rows, c, eps):
+        params = self.uniform(rows, c, float(eps))
+        return ("dispatch", self.dev.pipeline("layernorm", MODE=0), [x, gamma, beta, xhat, inv, y, params],
+                *flat_groups(rows))
+
+    def layernorm_grad_op(self, dy, gamma, xhat, inv, dx, rows, c):
+        params = self.uniform(rows, c, 0.0)
+        return ("dispatch", self.dev.pipeline("layernorm", MODE=1), [dy, gamma, self.dummy, xhat, inv, dx, params],
+                *flat_groups(rows))
+
+    def embedding_op(self, ids, w, y, positions, d):
+        n = positions * d
+        return ("dispatch", self.dev.pipeline("embedding", MODE=0), [ids, w, y, self.uniform(n, d, positions)],
+                *flat_groups(n))
+
+    def embedding_grad_op(self, ids, dy, dw, positions, vocab, d):
+        n = vocab * d
+        return ("dispatch", self.dev.pipeline("embedding", MODE=1), [ids, dy, dw, self.uniform(n, d, positions)],
+                *flat_groups(n))
+
+
+    # ---- recurrent steps: one dispatch per time step k, N x U threads ----------------------------
+    def _step_params(self, n, t, u, k, seq):
+        return self.uniform(n, t, u, k, int(seq), int(k == t - 1))
+
+    def lstm_step_op(self, xw, hw, ct_prev, gates, ct, h, hs, y, n, t, u, k, seq):
+        return ("dispatch", self.dev.pipeline("lstm"),
+                [xw, hw, ct_prev, gates, ct, h, hs, y, self._step_params(n, t, u, k, seq)], *flat_groups(n * u))
+
+    def lstm_step_grad_op(self, gates, ct_prev, ct, dh, dy, dc, dz, dzb, n, t, u, k, seq):
+        return ("dispatch", self.dev.pipeline("lstm_grad"),
+                [gates, ct_prev, ct, dh, dy, dc, dz, dzb, self._step_params(n, t, u, k, seq)], *flat_groups(n * u))
+
+    def gru_step_op(self, xw, hw, h_prev, gh, h, hs, y, n, t, u, k, seq):
+        return ("dispatch", self.dev.pipeline("gru"),
+                [xw, hw, h_prev, gh, h, hs, y, self._step_params(n, t, u, k, seq)], *flat_groups(n * u))
+
+    def gru_step_grad_op(self, gh, h_prev, dh, dy, dxwb, dhw, dhwb, dhz, n, t, u, k, seq):
+        return ("dispatch", self.dev.pipeline("gru_grad"),
+                [gh, h_prev, dh, dy, dxwb, dhw, dhwb, dhz, self._step_params(n, t, u, k, seq)], *flat_groups(n * u))
+
+    def rnn_step_op(self, xw, hw, pre, h, hs, y, n, t, u, k, seq, act):
+        return ("dispatch", self.dev.pipeline("rnn", **activation_constants(act)),
+                [xw, hw, pre, h, hs, y, self._step_params(n, t, u, k, seq)], *flat_groups(n * u))
+
+    def rnn_step_grad_op(self, pre, h, dh, dy, dz, dzb, n, t, u, k, seq, act):
+        return ("dispatch", self.dev.pipeline("rnn_grad", **activation_constants(act)),
+                [pre, h, dh, dy, dz, dzb, self._step_params(n, t, u, k, seq)], *flat_groups(n * u))
+
+
+def optimizer_fields(n, cfg, lr, decay, t=1, norm_at=0, norms_from=0, norms=0):
+    """The optimizer.wgsl uniform for one parameter: l1/l2/weight decay only on weights (p.decay);
+    with clipnorm, this parameter's g^2 sum goes to metrics[norm_at] and the global norm sums
+    metrics[norms_from : norms_from + norms]."""
     kind = cfg["type"]
     h1 = {"momentum": cfg.get("momentum"), "nesterov": cfg.get("momentum"), "rmsprop": cfg.get("rho"),
           "adadelta": cfg.get("rho"), "adam": cfg.get("beta1"), "adamw": cfg.get("beta1")}.get(kind) or 0.0
@@ -196,7 +311,8 @@ def optimizer_fields(n, cfg, lr, decay, t=1):
     l2 = float(cfg["l2"]) if decay else 0.0
     wd = float(cfg.get("weight_decay") or 0.0) if decay else 0.0
     return pack(n, float(lr), l1, l2, float(h1), float(h2), float(cfg.get("eps") or 0.0),
-                float(cfg["clipvalue"] or 0.0), float(bc1), float(bc2), wd, 0.0)
+                float(cfg["clipvalue"] or 0.0), float(bc1), float(bc2), wd, float(cfg.get("clipnorm") or 0.0),
+                int(norm_at), int(norms_from), int(norms), 0)
 
 
 # ---- eager helpers: NumPy in, NumPy out (tests, benchmarks, wgsl_run.py) ----------------------
@@ -319,13 +435,129 @@ class Eager:
         return self.run([self.k.colsum_op(self.upload(dy), out, m, f)], out, (f,))
 
     def loss(self, out, target, loss="softmax_cross_entropy"):
-        """Returns (mean loss, correct count, grad) as the training plan computes them."""
-        n, k = out.shape
-        grad, rows, metrics = self.empty(n * k), self.empty(2 * n), self.empty(4)
+        """Returns (mean loss, grad) as the training plan computes them; rows are out's last axis."""
+        k = out.shape[-1]
+        n = out.size // k
+        grad, rows, metrics = self.empty(out.size), self.empty(n), self.empty(4)
         ops = [self.k.loss_op(self.upload(out), self.upload(target), grad, rows, n, k, loss),
                self.k.metrics_op(rows, metrics, n)]
         m = self.run(ops, metrics, (4,))
-        return float(m[0]), float(m[1]), self.dev.read(grad, n * k).reshape(n, k)
+        return float(m[0]), self.dev.read(grad, out.size).reshape(out.shape)
+
+    def add(self, a, b):
+        out = self.empty(a.size)
+        return self.run([self.k.add_op(self.upload(a), self.upload(b), out, a.size)], out, a.shape)
+
+    def mul(self, a, b):
+        out = self.empty(a.size)
+        return self.run([self.k.mul_op(self.upload(a), self.upload(b), out, a.size)], out, a.shape)
+
+    def concat(self, xs, axis):
+        """np.concatenate(xs, axis) as the plan records it (one block copy per input)."""
+        shape = list(xs[0].shape)
+        axis %= len(shape)
+        shape[axis] = sum(x.shape[axis] for x in xs)
+        inner = int(np.prod(shape[axis + 1:]))
+        outer = int(np.prod(shape[:axis]))
+        out, ops, off = self.empty(np.prod(shape)), [], 0
+        for x in xs:
+            width = x.shape[axis] * inner
+            ops.append(self.k.block_copy_op(self.upload(x), out, outer, width, width, 0, shape[axis] * inner, off))
+            off += width
+        return self.run(ops, out, tuple(shape))
+
+    def split(self, g, sizes, axis):
+        """The concat backward: g's slices along axis."""
+        axis %= g.ndim
+        inner, outer = int(np.prod(g.shape[axis + 1:])), int(np.prod(g.shape[:axis]))
+        gb, parts, off = self.upload(g), [], 0
+        for size in sizes:
+            width = size * inner
+            out = self.empty(outer * width)
+            shape = (*g.shape[:axis], size, *g.shape[axis + 1:])
+            parts.append(self.run([self.k.block_copy_op(gb, out, outer, width, g.shape[axis] * inner, off,
+                                                        width, 0)], out, shape))
+            off += width
+        return parts
+
+    def softmax(self, x, axis=-1):
+        axis %= x.ndim
+        outer, k, inner = int(np.prod(x.shape[:axis])), x.shape[axis], int(np.prod(x.shape[axis + 1:]))
+        out = self.empty(x.size)
+        return self.run([self.k.softmax_op(self.upload(x), out, outer, k, inner)], out, x.shape)
+
+    def softmax_grad(self, y, dy, axis=-1):
+        axis %= y.ndim
+        outer, k, inner = int(np.prod(y.shape[:axis])), y.shape[axis], int(np.prod(y.shape[axis + 1:]))
+        out = self.empty(y.size)
+        return self.run([self.k.softmax_grad_op(self.upload(y), self.upload(dy), out, outer, k, inner)], out, y.shape)
+
+    def maxout(self, x, pieces):
+        """Returns (y, idx)."""
+        shape = (*x.shape[:-1], x.shape[-1] // pieces)
+        n = int(np.prod(shape))
+        y, idx = self.empty(n), self.empty(n)
+        out = self.run([self.k.maxout_op(self.upload(x), idx, y, n, pieces)], y, shape)
+        return out, self.dev.read(idx, n).view(np.uint32).reshape(shape)
+
+    def maxout_grad(self, dy, idx, pieces):
+        n = dy.size * pieces
+        out = self.empty(n)
+        ops = [self.k.maxout_grad_op(self.upload(dy), self.upload(idx, np.uint32), out, n, pieces)]
+        return self.run(ops, out, (*dy.shape[:-1], dy.shape[-1] * pieces))
+
+    def batchnorm(self, x, gamma, beta, running_mean, running_var, momentum, eps, training):
+        """Returns (y, xhat, stats, new running mean, new running var)."""
+        c = x.shape[-1]
+        m = x.size // c
+        xb, stats, xhat, y = self.upload(x), self.empty(2 * c), self.empty(x.size), self.empty(x.size)
+        rm, rv = self.upload(running_mean), self.upload(running_var)
+        ops = [self.k.batchnorm_stats_op(xb, stats, rm, rv, m, c, training, momentum, eps),
+               self.k.batchnorm_op(xb, stats, self.upload(gamma), self.upload(beta), xhat, y, m, c)]
+        out = self.run(ops, y, x.shape)
+        read = self.dev.read
+        return out, read(xhat, x.size).reshape(x.shape), read(stats, 2 * c), read(rm, c), read(rv, c)
+
+    def batchnorm_grad(self, dy, xhat, stats, gamma, training):
+        """Returns (dx, dgamma, dbeta)."""
+        c = dy.shape[-1]
+        m = dy.size // c
+        g, xh, db, dg, dx = self.upload(dy), self.upload(xhat), self.empty(c), self.empty(c), self.empty(dy.size)
+        ops = [self.k.norm_reduce_op(g, xh, db, dg, m, c),
+               self.k.batchnorm_grad_op(g, self.upload(stats), self.upload(gamma), db, dg, xh, dx, m, c, training)]
+        out = self.run(ops, dx, dy.shape)
+        return out, self.dev.read(dg, c), self.dev.read(db, c)
+
+    def layernorm(self, x, gamma, beta, eps):
+        """Returns (y, xhat, inv_std)."""
+        c = x.shape[-1]
+        rows = x.size // c
+        xhat, inv, y = self.empty(x.size), self.empty(rows), self.empty(x.size)
+        ops = [self.k.layernorm_op(self.upload(x), self.upload(gamma), self.upload(beta), xhat, inv, y, rows, c, eps)]
+        out = self.run(ops, y, x.shape)
+        return out, self.dev.read(xhat, x.size).reshape(x.shape), self.dev.read(inv, rows)
+
+    def layernorm_grad(self, dy, gamma, xhat, inv):
+        """Returns (dx, dgamma, dbeta)."""
+        c = dy.shape[-1]
+        rows = dy.size // c
+        g, xh, db, dg, dx = self.upload(dy), self.upload(xhat), self.empty(c), self.empty(c), self.empty(dy.size)
+        ops = [self.k.norm_reduce_op(g, xh, db, dg, rows, c),
+               self.k.layernorm_grad_op(g, self.upload(gamma), xh, self.upload(inv), dx, rows, c)]
+        out = self.run(ops, dx, dy.shape)
+        return out, self.dev.read(dg, c), self.dev.read(db, c)
+
+    def embedding(self, ids, w):
+        positions, d = ids.size, w.shape[1]
+        out = self.empty(positions * d)
+        return self.run([self.k.embedding_op(self.upload(ids), self.upload(w), out, positions, d)], out,
+                        (*ids.shape, d))
+
+    def embedding_grad(self, ids, dy, vocab):
+        positions, d = ids.size, dy.shape[-1]
+        out = self.empty(vocab * d)
+        ops = [self.k.embedding_grad_op(self.upload(ids), self.upload(dy), out, positions, vocab, d)]
+        return self.run(ops, out, (vocab, d))
 
     def optimizer_step(self, cfg, w, g, slots=(), lr=None, decay=True, t=1, loss=0.0):
         """One update; returns (new w, new slot arrays)."""
@@ -333,7 +565,7 @@ class Eager:
         wb, gb = self.upload(w), self.upload(g)
         sb = [self.upload(s) for s in slots]
         metrics = self.upload(np.array([loss, 0, 0, 0], np.float32))
-        u = self.dev.create_buffer(48, uniform=True)
+        u = self.dev.create_buffer(OPTIMIZER_UNIFORM_BYTES, uniform=True)
         self.k.uniforms.append(u)
         self.dev.write(u, optimizer_fields(w.size, cfg, cfg["lr"] if lr is None else lr, decay, t))
         op = self.k.optimizer_op(kind, wb, gb, sb[0] if sb else None, sb[1] if len(sb) > 1 else None,

@@ -27,6 +27,22 @@ KERNELS = {
     "loss": ("loss.wgsl",),
     "metrics": ("metrics.wgsl",),
     "optimizer": ("index.wgsl", "optimizer.wgsl"),
+    # The other layers of the whole-step plan.
+    "elementwise": ("index.wgsl", "elementwise.wgsl"),
+    "block_copy": ("index.wgsl", "block_copy.wgsl"),
+    "softmax": ("index.wgsl", "softmax.wgsl"),
+    "maxout": ("index.wgsl", "maxout.wgsl"),
+    "norm_reduce": ("norm_reduce.wgsl",),
+    "batchnorm_stats": ("batchnorm_stats.wgsl",),
+    "batchnorm": ("index.wgsl", "batchnorm.wgsl"),
+    "layernorm": ("index.wgsl", "layernorm.wgsl"),
+    "embedding": ("index.wgsl", "embedding.wgsl"),
+    "lstm": ("index.wgsl", "recurrent_params.wgsl", "lstm.wgsl"),
+    "lstm_grad": ("index.wgsl", "recurrent_params.wgsl", "lstm_grad.wgsl"),
+    "gru": ("index.wgsl", "recurrent_params.wgsl", "gru.wgsl"),
+    "gru_grad": ("index.wgsl", "recurrent_params.wgsl", "gru_grad.wgsl"),
+    "rnn": ("common.wgsl", "index.wgsl", "recurrent_params.wgsl", "rnn.wgsl"),
+    "rnn_grad": ("common.wgsl", "index.wgsl", "recurrent_params.wgsl", "rnn_grad.wgsl"),
 }
 
 # Override constants each kernel declares (only these may be passed when creating its pipeline).
@@ -35,7 +51,9 @@ OVERRIDES = {
     "matmul": ("ACT", "ALPHA", *GEMM_SHAPE), "matmul_vec4": ("ACT", "ALPHA", *GEMM_SHAPE),
     "conv2d": ("ACT", "ALPHA", *GEMM_SHAPE), "conv2d_grad_input": GEMM_SHAPE, "conv2d_grad_weight": GEMM_SHAPE,
     "splitk_reduce": ("ACT", "ALPHA"), "activation": ("ACT", "ALPHA"), "activation_grad": ("ACT", "ALPHA"),
-    "loss": ("LOSS",), "optimizer": ("OPT",),
+    "loss": ("LOSS",), "optimizer": ("OPT",), "elementwise": ("OP",), "softmax": ("MODE",), "maxout": ("MODE",),
+    "batchnorm": ("MODE",), "layernorm": ("MODE",), "embedding": ("MODE",),
+    "rnn": ("ACT", "ALPHA"), "rnn_grad": ("ACT", "ALPHA"),
 }
 
 

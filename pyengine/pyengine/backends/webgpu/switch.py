@@ -123,7 +123,7 @@ def train_step(model, x, y):
     """One step on the GPU. Returns the loss, or None when the GPU failed and the model fell back
     (the caller then runs the step on NumPy)."""
     try:
-        loss, correct = model._gpu.step(x, y)
+        loss, output = model._gpu.step(x, y)
     except GPUError as e:
         fallback(model, e)
         return None
@@ -133,8 +133,7 @@ def train_step(model, x, y):
             f"step {step}: the loss became {loss} on the WebGPU backend; the weights were left as before "
             "this step. Try a lower learning rate.", step, None)
     model.step_count = step
-    model.last_batch_output = None
-    model.last_batch_accuracy = correct / len(x) if model.loss_type == "softmax_cross_entropy" else None
+    model.last_batch_output = output
     model.last_outputs = None
     if model._gpu.steps_since_sync >= SYNC_EVERY:
         sync(model)
