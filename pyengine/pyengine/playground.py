@@ -28,6 +28,7 @@ from . import losses as _losses
 from . import presets as _presets
 from . import rpc
 from . import spec as _spec
+from . import checks as _checks
 from .model import CLASS_LOSSES, DataError, NumericalError, build
 
 __all__ = ["SESSION", "Session", "parse_csv", "CsvError"]
@@ -206,26 +207,15 @@ class Session:
     # -- data --
 
     async def load_dataset(self, name, options=None):
+        opts = _checks.validate_dataset_params(name, options)  # names the field, the value, what is allowed
         options = dict(options or {})
-        if name not in DATASETS:
-            _fail(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}", "DataError")
-        ratio = float(options.get("ratio", 0.8 if name not in ("mnist",) else 0.9))
-        if not 0.05 <= ratio <= 1.0:
-            _fail(f"train ratio must be between 0.05 and 1, got {ratio}", "DataError")
-        seed = int(options.get("seed", 0))
+        ratio, seed = opts["ratio"], opts["seed"]
         extra = {}
         if name in TOY_DATASETS:
-            n = int(options.get("n", 500))
-            noise = float(options.get("noise", 0.0))
-            if not (10 <= n <= 20000):
-                _fail(f"n must be between 10 and 20000 points, got {n}", "DataError")
-            if not 0.0 <= noise <= 1.0:
-                _fail(f"noise must be between 0 and 1, got {noise}", "DataError")
-            x, y = TOY_DATASETS[name](n, noise=noise, seed=seed)
+            x, y = TOY_DATASETS[name](opts["n"], noise=opts["noise"], seed=seed)
             kind, classes = "2d", ["0", "1"]
         elif name == "regression1d":
-            n = int(options.get("n", 200))
-            x, y = _data.regression_1d(n, noise=float(options.get("noise", 0.0)), seed=seed)
+            x, y = _data.regression_1d(opts["n"], noise=opts["noise"], seed=seed)
             kind, classes = "1d", []
         elif name == "mnist":
             try:
@@ -234,23 +224,23 @@ class Session:
             except ImportError:
                 pass
             try:
-                images, labels = _data.load_mnist(options.get("path", MNIST_PATH))
+                images, labels = _data.load_mnist(opts.get("path", MNIST_PATH))
             except OSError as e:
                 _fail(f"MNIST is not available: {e}", "DataError")
-            count = int(options.get("count", len(images)))
+            count = _checks.validate_dataset_params(name, options, len(images))["count"]
             order = np.random.default_rng(seed).permutation(len(images))[:count]  # the file is grouped by digit
             x, y = np.ascontiguousarray(images[order]), labels[order].astype(np.int64)
             kind, classes = "images", [str(i) for i in range(10)]
         elif name == "csv":
             try:
-                x, y, info = parse_csv(options.get("text"), options.get("label"))
+                x, y, info = parse_csv(opts["text"], opts["label"])
             except CsvError as e:
                 _fail(str(e), "CsvError")
             kind = "table"
             classes = info["classes"]
             extra = {"csv": info}
         else:  # images uploaded per class: {"classes": [{"name", "images": [base64 of size*size uint8]}], "size"}
-            x, y, classes = _uploaded_images(options)
+            x, y, classes = _uploaded_images(opts)
             kind = "images"
         n_train = max(1, int(round(len(x) * ratio)))
         order = np.random.default_rng(seed + 1).permutation(len(x))
@@ -317,12 +307,9 @@ class Session:
         d = self.require_data()
         if self.training:
             _fail("training is already running", "Busy")
-        if steps is not None and (not isinstance(steps, int) or steps < 1):
-            _fail(f"steps must be a positive integer, got {steps!r}", "BadParams")
-        if epochs is not None and (not isinstance(epochs, (int, float)) or epochs <= 0):
-            _fail(f"epochs must be a positive number, got {epochs!r}", "BadParams")
-        if not isinstance(batch_size, int) or not 1 <= batch_size <= 4096:
-            _fail(f"batch size must be a whole number from 1 to 4096, got {batch_size!r}", "BadParams")
+        p = _checks.validate_train_params(steps, epochs, batch_size, early_stopping, max_seconds)
+        steps, epochs, batch_size, early_stopping, max_seconds = (
+            p["steps"], p["epochs"], p["batch_size"], p["early_stopping"], p["max_seconds"])
         x = self.features(d["x_train"])
         y = self.targets(d["y_train"])
         has_val = len(d["x_val"]) > 0
@@ -651,26 +638,14 @@ def _picture(a, channels):
             "range": [float(flat.min()), float(flat.max())] if flat.size else [0.0, 0.0]}
 
 
-def _uploaded_images(options):
-    size = int(options.get("size", 28))
-    classes = options.get("classes") or []
-    if not 1 <= size <= 64:
-        _fail(f"image size must be 1..64 pixels, got {size}", "DataError")
-    if len(classes) < 2:
-        _fail("image upload needs at least two classes with images", "DataError")
+def _uploaded_images(opts):
+    """Checked uploads (validate.validate_image_classes) -> (x uint8 (n, size, size), y, class names)."""
+    size = opts["size"]
     xs, ys, names = [], [], []
-    for k, cls in enumerate(classes):
-        names.append(str(cls.get("name") or f"class {k}"))
-        images = cls.get("images") or []
-        if not images:
-            _fail(f"class '{names[-1]}' has no images", "DataError")
-        for j, img in enumerate(images):
-            raw = base64.b64decode(img)
-            if len(raw) != size * size:
-                _fail(f"class '{names[-1]}', image {j + 1}: expected {size * size} grey pixels, got {len(raw)}",
-                      "DataError")
-            xs.append(np.frombuffer(raw, np.uint8).reshape(size, size))
-            ys.append(k)
+    for k, (name, images) in enumerate(opts["classes"]):
+        names.append(name)
+        xs.extend(np.frombuffer(raw, np.uint8).reshape(size, size) for raw in images)
+        ys.extend([k] * len(images))
     return np.stack(xs), np.asarray(ys, dtype=np.int64), names
 
 
