@@ -47,8 +47,8 @@ def state(s):
 
 
 BAD_DATASETS = [
-    ("mnist", {"count": 0}, "count must be a whole number from 1 to", "got 0"),
-    ("mnist", {"count": -5}, "count must be a whole number from 1 to", "got -5"),
+    ("mnist", {"count": 0}, "count must be a whole number >= 1", "got 0"),
+    ("mnist", {"count": -5}, "count must be a whole number >= 1", "got -5"),
     ("mnist", {"count": "abc"}, "count must be a whole number", "got 'abc'"),
     ("mnist", {"count": 2.5}, "count must be a whole number", "got 2.5"),
     ("spiral", {"ratio": "abc"}, "ratio must be a number from 0.05 to 1", "got 'abc'"),
@@ -197,3 +197,11 @@ def test_a_bad_convnetjs_file_names_the_layer_and_field(session, text, message):
 def test_a_well_formed_convnetjs_fc_net_still_imports():
     model = model_io.from_convnetjs(cjs(fc([[1, 2], [3, 4]], [0.5, -0.5]), {"layer_type": "softmax"}))
     assert model.predict([[1.0, 0.0]]).shape == (1, 2)
+
+
+def test_unknown_or_missing_rpc_parameters_are_named(session):
+    e = error("playground.train", steps=1, epoch=2)
+    assert e["kind"] == "BadParams" and "playground.train: unknown parameter 'epoch'" in e["message"]
+    assert "steps, epochs, batchSize, earlyStopping, maxSeconds" in e["message"]
+    e = error("playground.loadDataset", options={})
+    assert "playground.loadDataset: missing parameter 'name'" in e["message"]

@@ -56,12 +56,13 @@ def number(where: str, field: str, value: Any, lo: float, hi: float, kind: str =
     return float(value)
 
 
-def whole(where: str, field: str, value: Any, lo: int, hi: int, kind: str = "BadParams") -> int:
-    """A whole number in [lo, hi] (an int, or a float with no fraction such as 400.0 or 1e3)."""
-    ok = _is_number(value) and math.isfinite(value) and float(value).is_integer() and lo <= value <= hi
+def whole(where: str, field: str, value: Any, lo: int, hi: int | None, kind: str = "BadParams") -> int:
+    """A whole number in [lo, hi] (an int, or a float with no fraction such as 400.0 or 1e3); hi None: no top."""
+    ok = (_is_number(value) and math.isfinite(value) and float(value).is_integer() and lo <= value
+          and (hi is None or value <= hi))
     if not ok:
-        raise ParamError(f"{where}: {field} must be a whole number from {lo} to {hi}, got {shown(value)}",
-                         field, value, kind)
+        allowed = f"from {lo} to {hi}" if hi is not None else f">= {lo}"
+        raise ParamError(f"{where}: {field} must be a whole number {allowed}, got {shown(value)}", field, value, kind)
     return int(value)
 
 
@@ -110,9 +111,8 @@ def validate_dataset_params(name: Any, options: Any = None, mnist_available: int
         out["n"] = whole(where, "n", get("n", 500 if name in TOY_DATASETS else 200), 10, MAX_POINTS, "DataError")
         out["noise"] = number(where, "noise", get("noise", 0.0), 0.0, 1.0, "DataError")
     elif name == "mnist":
-        top = mnist_available if mnist_available is not None else 10**7
-        if "count" in given:
-            out["count"] = whole(where, "count", given["count"], 1, top, "DataError")
+        if "count" in given:  # (the top is known once the file is read: checked again then)
+            out["count"] = whole(where, "count", given["count"], 1, mnist_available, "DataError")
         elif mnist_available is not None:
             out["count"] = mnist_available
         if "path" in given:

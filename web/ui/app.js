@@ -5,10 +5,11 @@
 import { SETTINGS, DEFAULTS, sanitize, renderControls } from "./settings.js";
 import { Builder } from "./builder.js";
 import { Charts, drawHeatmap, drawNeurons, drawLayerViews, drawConfusion } from "./views.js";
-import { autosave, readHash, shareURL } from "./storage.js";
+import { autosave, damagedToJson, readHash, shareURL } from "./storage.js";
 import { startDrawing } from "./draw.js";
 import { startImageUpload, IMAGE_SIZE } from "./images.js";
 import { CodePanel } from "./code.js";
+import { own, stateProblems } from "./validate.js";
 
 const $ = (s) => document.querySelector(s);
 const VIEW_INTERVAL_MS = 700; // live views refresh at most this often while training
@@ -170,7 +171,7 @@ class App {
   }
 
   async choosePreset(key) {
-    const preset = this.catalogue.presets[key];
+    const preset = own(this.catalogue.presets, key);
     if (!preset) return;
     await this.showSpec(preset.spec);
     if (this.settings.dataset !== preset.dataset) await this.settingChanged("dataset", preset.dataset);
@@ -420,6 +421,8 @@ class App {
         document.body.dataset.autosaved = String(Date.now());
       } catch (err) {
         console.warn(`autosave failed: ${err.message}`);
+        if (!this.autosaveFailed) this.message(`The autosave failed (${err.message}); use “Save model file” to keep your work.`, "info");
+        this.autosaveFailed = true; // said once, not every save
       }
     }, delay);
   }
@@ -432,17 +435,31 @@ class App {
     } catch (err) {
       this.message(`The shared link could not be read (${err.message}); the default network is shown instead.`);
     }
-    const stored = this.options.embed ? null : await autosave.load().catch(() => null);
+    let stored = this.options.embed ? null : await autosave.load().catch(() => null);
+    const damage = stored ? stateProblems(stored, "the autosave") : [];
+    if (damage.length) {
+      stored = await this.setAsideAutosave(stored, damage.join("; "));
+    }
     this.restoreUploads(stored);
     this.restoreCsv(stored);
     this.code.restoreDrafts(stored?.code);
     // The autosave's weights also apply under a link to the very same network (a plain reload).
     const saved = !shared || JSON.stringify(shared.spec) === JSON.stringify(stored?.spec) ? stored : null;
     const source = shared ?? saved;
+    let applied = false;
     if (source) {
-      await this.applySaved(source, saved?.weights, shared ? "link" : "autosave");
-    } else if (this.catalogue.presets[this.options.preset]) {
-      const preset = this.catalogue.presets[this.options.preset];
+      try {
+        await this.applySaved(source, saved?.weights, shared ? "link" : "autosave");
+        applied = true;
+      } catch (err) { // whatever it held: start on the default network, and never retry a bad autosave
+        if (source === saved) await this.setAsideAutosave(saved, err.message);
+        else this.message(`The shared link could not be applied (${err.message}); the default network is shown instead.`);
+      }
+    }
+    const preset = own(this.catalogue.presets, this.options.preset); // never Object.prototype's "constructor"
+    if (applied) {
+      // (the link or the autosave is back)
+    } else if (preset) {
       this.settings.dataset = preset.dataset;
       this.refreshData(this.settings);
       await this.showSpec(preset.spec);
@@ -456,22 +473,33 @@ class App {
     this.saveSoon(0);
   }
 
+  /** A damaged autosave: keep it under "damaged" (for download) so no reload tries it again; say so. */
+  async setAsideAutosave(record, reason) {
+    await autosave.setAside(record, reason).catch((err) => console.warn(`could not set the autosave aside: ${err.message}`));
+    this.message(`The autosave is damaged (${reason}) and was set aside: the default network is shown. `
+      + "“Download the damaged autosave” (under Files) keeps a copy.");
+    $("#btn-damaged").hidden = false;
+    return null;
+  }
+
   /**
    * Apply a saved {settings, spec} (from the link or the autosave: `from` names it in messages), load
    * the data, then put `weights` back when the spec was built. Ignored settings, a broken spec (the
    * MLP is shown instead) and unreadable weights each give a message. Resolves to: weights restored?
    */
   async applySaved(source, weights, from) {
+    const notes = []; // every problem stays in view (a later one does not replace an earlier one)
+    const note = (text) => this.message(notes.push(text) && notes.join("\n"));
     const [settings, problems] = sanitize(source.settings ?? {});
-    if (problems.length) this.message(`Some settings in the ${from} were ignored: ${problems.join("; ")}`);
+    if (problems.length) note(`Some settings in the ${from} were ignored: ${problems.join("; ")}`);
     Object.assign(this.settings, settings);
     this.refreshData(this.settings);
     this.refreshTrain(this.settings);
     const spec = source.spec;
     const specOk = spec && typeof spec === "object" && Array.isArray(spec.layers) && Array.isArray(spec.input);
-    if (!specOk) this.message("The saved network is not a valid spec; the default network is shown instead.");
+    if (!specOk) note("The saved network is not a valid spec; the default network is shown instead.");
     const built = specOk && (await this.showSpec(spec));
-    if (specOk && !built) this.message(`The ${from}'s network has problems (marked below); fix them or pick a preset.`);
+    if (specOk && !built) note(`The ${from}'s network has problems (marked below); fix them or pick a preset.`);
     if (!specOk) await this.showSpec(this.catalogue.presets.mlp.spec);
     await this.loadData();
     if (!weights || !built) return false;
@@ -516,7 +544,8 @@ class App {
 
   /** A fresh worker is up: put back the last autosave (network, weights, settings, data). */
   async recover(reason) {
-    const snap = (this.options.embed ? null : await autosave.load().catch(() => null)) ?? this.snapshot;
+    let snap = (this.options.embed ? null : await autosave.load().catch(() => null)) ?? this.snapshot;
+    if (snap && stateProblems(snap, "the autosave").length) snap = this.snapshot; // damaged: the copy in memory
     this.goodSpec = null; // the new worker has no network: the next applyNetwork must build it
     this.data = null;
     this.points = null;
@@ -591,6 +620,10 @@ class App {
     });
     nn.on("progress", (e) => this.onProgress(e));
     nn.on("epoch", (e) => this.onEpoch(e));
+    $("#btn-damaged").addEventListener("click", async () => {
+      const entry = await autosave.damaged().catch(() => null);
+      if (entry) this.download(new TextEncoder().encode(damagedToJson(entry)), "nnplay-damaged-autosave.json");
+    });
     $("#btn-save").addEventListener("click", async () => {
       try {
         this.download(await nn.save(), "network.nnplay");

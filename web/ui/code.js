@@ -8,6 +8,76 @@ import { createEditor } from "./editor.js";
 
 const $ = (s) => document.querySelector(s);
 const STOP_GRACE_MS = 3000; // after an interrupt, how long code may take to stop before a restart
+export const MAX_OUTPUT_LINES = 2000; // each output keeps its last lines; it says how many were dropped
+
+/**
+ * An output box that stays cheap however much is printed: lines wait in a queue (itself bounded) and
+ * reach the DOM once per animation frame, in one append and one scroll; only the last
+ * MAX_OUTPUT_LINES stay, under a note saying how many earlier lines were dropped.
+ */
+export class OutputLog {
+  constructor(box, maxLines = MAX_OUTPUT_LINES) {
+    this.box = box;
+    this.maxLines = maxLines;
+    this.queue = []; // [text, className] not yet shown
+    this.dropped = 0;
+    this.scheduled = false;
+    this.note = Object.assign(document.createElement("span"), { className: "muted output-dropped" });
+  }
+
+  /** Queue `text` (one or more lines); `dropped`: lines the worker already left out before these. */
+  add(text, className, dropped = 0) {
+    this.dropped += dropped;
+    const lines = String(text).replace(/\n$/, "").split("\n");
+    for (const line of lines) this.queue.push([line, className]);
+    if (this.queue.length > 2 * this.maxLines) { // what could never be shown is dropped (now and then: cheap)
+      const extra = this.queue.length - this.maxLines;
+      this.queue.splice(0, extra);
+      this.dropped += extra;
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      requestAnimationFrame(() => this.flush());
+      setTimeout(() => this.flush(), 250); // a hidden tab runs no animation frames
+    }
+  }
+
+  /** Put the queued lines on screen now (also called before the page reports a finished run). */
+  flush() {
+    this.scheduled = false;
+    if (!this.queue.length) return;
+    if (this.queue.length > this.maxLines) {
+      this.dropped += this.queue.length - this.maxLines;
+      this.queue.splice(0, this.queue.length - this.maxLines);
+    }
+    const spans = this.queue.map(([line, className]) => {
+      const span = document.createElement("span");
+      span.textContent = `${line}\n`;
+      if (className) span.className = className;
+      return span;
+    });
+    this.queue = [];
+    const box = this.box;
+    const keep = Math.max(0, this.maxLines - spans.length);
+    const old = [...box.children].filter((c) => c !== this.note);
+    const gone = Math.max(0, old.length - keep);
+    for (let i = 0; i < gone; i++) old[i].remove();
+    this.dropped += gone;
+    box.append(...spans);
+    if (this.dropped) { // (also when only the worker dropped lines)
+      this.note.textContent = `(${this.dropped.toLocaleString("en")} earlier line${this.dropped === 1 ? "" : "s"} dropped: `
+        + `only the last ${this.maxLines.toLocaleString("en")} are kept)\n`;
+      box.prepend(this.note);
+    }
+    box.scrollTop = box.scrollHeight;
+  }
+
+  clear() {
+    this.queue = [];
+    this.dropped = 0;
+    this.box.replaceChildren();
+  }
+}
 
 export class CodePanel {
   /** @param {object} app the App (web/ui/app.js): nnplay, message(), pause(), adoptModel() */
@@ -34,6 +104,7 @@ export class CodePanel {
       lineNumbers: false,
     });
     this.outputs = { view: $("#code-output"), console: $("#console-output") };
+    this.logs = { view: new OutputLog(this.outputs.view), console: new OutputLog(this.outputs.console) };
     $("#code-kind").addEventListener("change", () => this.showKind());
     $("#code-run").addEventListener("click", () => this.run("view"));
     $("#console-run").addEventListener("click", () => this.run("console"));
@@ -42,9 +113,9 @@ export class CodePanel {
       this.view.value = this.generated;
       this.showState();
     });
-    $("#console-clear").addEventListener("click", () => this.outputs.console.replaceChildren());
-    this.nnplay.on("log", ({ text, stream }) =>
-      this.append(this.running ?? "console", text, stream === "stderr" ? "error" : undefined));
+    $("#console-clear").addEventListener("click", () => this.logs.console.clear());
+    this.nnplay.on("log", ({ text, stream, dropped }) =>
+      this.logs[this.running ?? "console"].add(text, stream === "stderr" ? "error" : undefined, dropped ?? 0));
     this.nnplay.on("restarting", () => this.setRunning(null));
     this.setRunning(null);
   }
@@ -59,11 +130,7 @@ export class CodePanel {
   }
 
   append(source, text, className) {
-    const span = document.createElement("span");
-    span.textContent = text.endsWith("\n") ? text : text + "\n";
-    if (className) span.className = className;
-    this.outputs[source].append(span);
-    this.outputs[source].scrollTop = this.outputs[source].scrollHeight;
+    this.logs[source].add(text, className);
   }
 
   /** The builder's network changed (or was first built): regenerate the code views. */
@@ -173,6 +240,7 @@ export class CodePanel {
       this.append(source, named ? err.message : `line ${err.line}: ${err.message}`, "error");
       if (err.kind !== "WorkerRestarted") editor.markLine(err.line);
     } finally {
+      this.logs[source].flush(); // what the run printed is on screen before it counts as finished
       this.call = null;
       this.setRunning(null);
       document.body.dataset.codeRuns = String(Number(document.body.dataset.codeRuns ?? 0) + 1);

@@ -1,6 +1,8 @@
 // The one table of settings (as TensorFlow Playground's PROPS): it makes the form controls, and
 // the same entries are written to and read from the share URL and the autosave.
 
+import { describe } from "./validate.js";
+
 /**
  * @typedef {{key: string, label: string, group: "data" | "train", type: "number" | "select" | "checkbox",
  *            default: any, min?: number, max?: number, step?: number, options?: string[],
@@ -39,10 +41,12 @@ export const DEFAULTS = Object.fromEntries(SETTINGS.map((s) => [s.key, s.default
  */
 export function coerce(setting, raw) {
   if (setting.type === "select") {
-    return setting.options.includes(raw) ? [raw, null] : [null, `${setting.label}: choose one of ${setting.options.join(", ")}`];
+    return setting.options.includes(raw) ? [raw, null]
+      : [null, `${setting.label}: ${describe(raw)} is not one of ${setting.options.join(", ")}`];
   }
   if (setting.type === "checkbox") return [raw === true || raw === "true" || raw === "1", null];
   const v = typeof raw === "number" ? raw : Number(String(raw).trim());
+  if (typeof raw !== "number" && typeof raw !== "string") return [null, `${setting.label}: ${describe(raw)} is not a number`];
   if (String(raw).trim() === "" || !Number.isFinite(v)) return [null, `${setting.label}: "${raw}" is not a number`];
   if (v < setting.min || v > setting.max) return [null, `${setting.label} must be between ${setting.min} and ${setting.max}`];
   if (setting.step >= 1 && !Number.isInteger(v)) return [null, `${setting.label} must be a whole number`];
@@ -53,8 +57,11 @@ export function coerce(setting, raw) {
 export function sanitize(values) {
   const out = { ...DEFAULTS };
   const problems = [];
+  if (values != null && (typeof values !== "object" || Array.isArray(values))) {
+    return [out, [`settings: ${describe(values)} is not an object of settings (all defaults are used)`]];
+  }
   for (const s of SETTINGS) {
-    if (values == null || !(s.key in values)) continue;
+    if (values == null || !Object.hasOwn(values, s.key)) continue;
     const [v, err] = coerce(s, values[s.key]);
     if (err) problems.push(err);
     else out[s.key] = v;
