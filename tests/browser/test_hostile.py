@@ -209,18 +209,23 @@ def test_python_printing_without_end_keeps_the_page_responsive_the_output_bounde
     page = booted.page
     page.wait_for_selector("body[data-app=ready]", state="attached", timeout=60_000)
     runs = page.evaluate("Number(document.body.dataset.codeRuns || 0)")
+    page.evaluate("window.__printTasks = []; window.__printObserver = new PerformanceObserver((l) => "
+                  "l.getEntries().forEach((e) => __printTasks.push(Math.round(e.duration)))); "
+                  "__printObserver.observe({type: 'longtask'})")
     page.click(CONSOLE)
     page.keyboard.press("Control+A")
     page.keyboard.insert_text("i = 0\nwhile True:\n    print(i)\n    i += 1")
     page.click("#console-run")
     wait_until(page, "document.body.dataset.codeRunning === 'console'", 10)
-    wait_until(page, "document.querySelectorAll('#console-output > span').length > 1000", 60)
+    shown = ("[...document.querySelectorAll('#console-output > span:not(.output-dropped)')]"
+             ".reduce((n, s) => n + s.textContent.split('\\n').length - 1, 0)")
+    wait_until(page, f"{shown} > 1000", 60)
     # While it prints: the page answers quickly in its own clock, and the output stays bounded.
     lags = []
     for _ in range(5):
         lags.append(page.evaluate("new Promise(r => { const t = performance.now(); setTimeout(() => r(performance.now() - t), 0); })"))
         time.sleep(0.3)
-    lines = page.evaluate("document.querySelectorAll('#console-output > span:not(.output-dropped)').length")
+    lines = page.evaluate(shown)
     note = page.inner_text("#console-output .output-dropped")
     assert lines <= 2000 and "earlier lines dropped: only the last 2,000 are kept" in note, (lines, note)
     assert page.evaluate("document.body.dataset.codeRunning") == "console"  # still printing
@@ -228,6 +233,8 @@ def test_python_printing_without_end_keeps_the_page_responsive_the_output_bounde
     wait_until(page, "n => Number(document.body.dataset.codeRuns || 0) > n", 60, runs)
     out = page.inner_text("#console-output")
     assert "KeyboardInterrupt" in out or "restarting the Python worker" in out, out[-300:]
-    print(f"timer lags while printing {[round(x) for x in lags]} ms (a loaded machine adds its own)")
+    tasks = page.evaluate("__printObserver.disconnect(), __printTasks")
+    print(f"while printing: timer lags {[round(x) for x in lags]} ms (a loaded machine adds its own); "
+          f"{len(tasks)} long tasks of the page, {sum(tasks)} ms in all, longest {max(tasks, default=0)} ms")
     page.click("#console-clear")
     assert page.inner_text("#console-output") == ""

@@ -9,36 +9,41 @@ import { createEditor } from "./editor.js";
 const $ = (s) => document.querySelector(s);
 const STOP_GRACE_MS = 3000; // after an interrupt, how long code may take to stop before a restart
 export const MAX_OUTPUT_LINES = 2000; // each output keeps its last lines; it says how many were dropped
+const FLUSH_MS = 150; // while output streams in, the box is updated at most this often
 
 /**
  * An output box that stays cheap however much is printed: lines wait in a queue (itself bounded) and
- * reach the DOM once per animation frame, in one append and one scroll; only the last
- * MAX_OUTPUT_LINES stay, under a note saying how many earlier lines were dropped.
+ * reach the DOM in an animation frame at most every FLUSH_MS, in one append (a span per run of lines
+ * of one kind) and one scroll; only the last MAX_OUTPUT_LINES stay, under a note saying how many
+ * earlier lines were dropped (here, or already in the worker, which batches Python's prints).
  */
 export class OutputLog {
   constructor(box, maxLines = MAX_OUTPUT_LINES) {
     this.box = box;
     this.maxLines = maxLines;
     this.queue = []; // [text, className] not yet shown
+    this.chunks = []; // [{span, lines}] on screen, oldest first
+    this.lines = 0; // lines on screen
     this.dropped = 0;
     this.scheduled = false;
+    this.flushed = -Infinity; // when the DOM was last updated
     this.note = Object.assign(document.createElement("span"), { className: "muted output-dropped" });
   }
 
   /** Queue `text` (one or more lines); `dropped`: lines the worker already left out before these. */
   add(text, className, dropped = 0) {
     this.dropped += dropped;
-    const lines = String(text).replace(/\n$/, "").split("\n");
-    for (const line of lines) this.queue.push([line, className]);
+    for (const line of String(text).replace(/\n$/, "").split("\n")) this.queue.push([line, className]);
     if (this.queue.length > 2 * this.maxLines) { // what could never be shown is dropped (now and then: cheap)
       const extra = this.queue.length - this.maxLines;
       this.queue.splice(0, extra);
       this.dropped += extra;
     }
-    if (!this.scheduled) {
+    if (!this.scheduled) { // at the next animation frame, at most every FLUSH_MS (each costs a layout)
       this.scheduled = true;
-      requestAnimationFrame(() => this.flush());
-      setTimeout(() => this.flush(), 250); // a hidden tab runs no animation frames
+      const wait = Math.max(0, FLUSH_MS - (performance.now() - this.flushed));
+      setTimeout(() => requestAnimationFrame(() => this.flush()), wait);
+      setTimeout(() => this.flush(), wait + 250); // a hidden tab runs no animation frames
     }
   }
 
@@ -46,34 +51,62 @@ export class OutputLog {
   flush() {
     this.scheduled = false;
     if (!this.queue.length) return;
+    this.flushed = performance.now();
+    if (this.chunks.length && !this.chunks[0].span.isConnected) this.forget(); // the box was emptied meanwhile
     if (this.queue.length > this.maxLines) {
       this.dropped += this.queue.length - this.maxLines;
       this.queue.splice(0, this.queue.length - this.maxLines);
     }
-    const spans = this.queue.map(([line, className]) => {
+    const added = [];
+    for (let i = 0; i < this.queue.length;) {
+      const className = this.queue[i][1];
+      let j = i;
+      while (j < this.queue.length && this.queue[j][1] === className) j++;
       const span = document.createElement("span");
-      span.textContent = `${line}\n`;
+      span.textContent = `${this.queue.slice(i, j).map((q) => q[0]).join("\n")}\n`;
       if (className) span.className = className;
-      return span;
-    });
+      added.push({ span, lines: j - i });
+      i = j;
+    }
     this.queue = [];
-    const box = this.box;
-    const keep = Math.max(0, this.maxLines - spans.length);
-    const old = [...box.children].filter((c) => c !== this.note);
-    const gone = Math.max(0, old.length - keep);
-    for (let i = 0; i < gone; i++) old[i].remove();
-    this.dropped += gone;
-    box.append(...spans);
-    if (this.dropped) { // (also when only the worker dropped lines)
+    this.chunks.push(...added);
+    this.lines += added.reduce((n, c) => n + c.lines, 0);
+    while (this.lines > this.maxLines) { // the oldest lines go: whole spans, then the head of one
+      const first = this.chunks[0];
+      const excess = this.lines - this.maxLines;
+      if (first.lines <= excess) {
+        first.span.remove();
+        this.chunks.shift();
+        this.lines -= first.lines;
+        this.dropped += first.lines;
+      } else {
+        const text = first.span.textContent;
+        let cut = -1;
+        for (let k = 0; k < excess; k++) cut = text.indexOf("\n", cut + 1);
+        first.span.textContent = text.slice(cut + 1);
+        first.lines -= excess;
+        this.lines -= excess;
+        this.dropped += excess;
+      }
+    }
+    const kept = new Set(this.chunks); // (a new span may already be gone again: more than maxLines came)
+    this.box.append(...added.filter((c) => kept.has(c)).map((c) => c.span));
+    if (this.dropped) {
       this.note.textContent = `(${this.dropped.toLocaleString("en")} earlier line${this.dropped === 1 ? "" : "s"} dropped: `
         + `only the last ${this.maxLines.toLocaleString("en")} are kept)\n`;
-      box.prepend(this.note);
+      this.box.prepend(this.note);
     }
-    box.scrollTop = box.scrollHeight;
+    this.box.scrollTop = this.box.scrollHeight;
+  }
+
+  forget() {
+    this.chunks = [];
+    this.lines = 0;
   }
 
   clear() {
     this.queue = [];
+    this.forget();
     this.dropped = 0;
     this.box.replaceChildren();
   }
