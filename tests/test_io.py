@@ -175,10 +175,10 @@ def test_convnetjs_dropout_predicts_with_convnetjs_test_time_scaling():
     ({"layers": [{"layer_type": "input", "out_sx": 1, "out_sy": 1, "out_depth": 2}, {"layer_type": "lrn"}]},
      "layer_type 'lrn' is not supported"),
     ({"layers": [{"layer_type": "input", "out_sx": 1, "out_sy": 1, "out_depth": 2},
-                 {"layer_type": "fc", "out_depth": 1}]}, r"ConvNetJS layer 1 \(fc\): malformed or missing field"),
+                 {"layer_type": "fc", "out_depth": 1}]}, r"ConvNetJS layer 1 \(fc\): missing field 'filters'"),
     ({"layers": [{"layer_type": "input", "out_sx": 1, "out_sy": 1, "out_depth": 2},
                  {"layer_type": "fc", "out_depth": 1, "filters": [vol([1, 2, 3])], "biases": vol([0])}]},
-     r"weights for fc_1.weight have shape \(3, 1\); the layer needs \(2, 1\)"),
+     r"ConvNetJS layer 1 \(fc\): each filter needs 2 weights \(one per input\), filter 0 has 3"),
 ])
 def test_bad_convnetjs_files_get_clear_messages(net, message):
     with pytest.raises(ModelFileError, match=message):

@@ -2,6 +2,7 @@
 // The UI thread never runs Python; everything below is message passing to worker.js.
 
 import BUILD from "./build-info.js";
+import { describe, jsonProblem } from "./ui/validate.js";
 
 /** A client for the worker protocol: call(method, params) -> Promise, on(event, handler). */
 export class RpcClient {
@@ -48,10 +49,20 @@ export class RpcClient {
    * @param {Transferable[]} [transfer] buffers to move (not copy) into the worker
    */
   call(method, params = {}, transfer = []) {
+    // Checked here, once, before anything is posted: too deep or too big (postMessage would overflow
+    // the stack), or NaN / Infinity (the worker's JSON would silently make them null).
+    const problem = jsonProblem(params, { what: String(method) });
+    if (problem) return Promise.reject(Object.assign(new Error(problem), { kind: "BadParams" }));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, method });
-      this.worker.postMessage({ id, method, params }, transfer);
+      try {
+        this.worker.postMessage({ id, method, params }, transfer);
+      } catch (err) { // e.g. a value that cannot be cloned: nothing was sent, nothing waits
+        this.pending.delete(id);
+        reject(Object.assign(new Error(`${method}: the parameters cannot be sent to the worker (${err.message})`),
+          { kind: "BadParams" }));
+      }
     });
   }
 
@@ -248,7 +259,8 @@ export function base64ToBytes(text) {
 
 /** Uint8Array | ArrayBuffer -> base64 text. */
 export function bytesToBase64(bytes) {
-  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const view = bytes instanceof Uint8Array ? bytes
+    : ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
   let raw = "";
   for (let i = 0; i < view.length; i += 0x8000) raw += String.fromCharCode(...view.subarray(i, i + 0x8000));
   return btoa(raw);
@@ -304,15 +316,20 @@ function playgroundApi(client) {
     /** The model file (pyengine.save) as a Uint8Array. */
     save: async () => base64ToBytes((await pg("save")).bytes),
     /** Load a model file (Uint8Array | ArrayBuffer); rejects with ModelFileError, keeping the current model. */
-    load: (bytes) => {
-      if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) {
-        return Promise.reject(Object.assign(new Error("ModelFileError: load() takes the file's bytes "
-          + `(a Uint8Array or ArrayBuffer), got ${bytes === null ? "null" : typeof bytes}`), { kind: "ModelFileError" }));
+    load: async (bytes) => {
+      if (!(bytes instanceof ArrayBuffer || ArrayBuffer.isView(bytes))) {
+        throw Object.assign(new Error(`load(bytes): bytes must be a model file's contents (a Uint8Array or `
+          + `ArrayBuffer), got ${describe(bytes)}`), { kind: "BadParams" });
       }
       return pg("load", { bytes: bytesToBase64(bytes) });
     },
     /** Import a ConvNetJS net.toJSON() (object or text) with its weights. */
-    importConvnetjs: (json) => pg("importConvnetjs", { json: typeof json === "string" ? json : JSON.stringify(json) }),
+    importConvnetjs: async (json) => {
+      if (typeof json === "string") return pg("importConvnetjs", { json });
+      const problem = jsonProblem(json, { what: "importConvnetjs(json)" }); // before JSON.stringify walks it
+      if (problem) throw Object.assign(new Error(problem), { kind: "BadParams" });
+      return pg("importConvnetjs", { json: JSON.stringify(json) });
+    },
     /** The current network as "python" | "pytorch" | "keras" source code. */
     code: (kind = "python") => pg("code", { kind }),
   };

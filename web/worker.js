@@ -4,7 +4,8 @@
 // Events    {event: "progress", stage, state, loaded, total, ms}   boot stages: runtime, numpy, engine
 //           {event: "epoch", ...}            streamed by Python methods through pyengine.rpc.emit()
 //           {event: "error", stage, message, kind}                  boot failed (the page shows it)
-//           {event: "log", stream, text}     Python's stdout / stderr
+//           {event: "log", stream, text, dropped}  Python's stdout / stderr: lines joined by "\n",
+//                                          batched (see logLine); `dropped` lines were left out
 //           {event: "crashed", message}      Pyodide hit a fatal error; the page restarts the worker
 //           {event: "interrupt-buffer", buffer}  a SharedArrayBuffer: writing 2 into it raises
 //                                            KeyboardInterrupt in running Python (isolated pages only)
@@ -21,6 +22,43 @@ const MNIST_PATH = "/data/mnist.bin";
 
 const post = (message, transfer = []) => self.postMessage(message, transfer);
 const emit = (event, fields) => post({ event, ...fields });
+
+// --- Python's output, batched ------------------------------------------------------------------
+// A print loop would post one message per line, faster than the page can take them (it then falls
+// minutes behind and no click gets through). Lines are gathered and posted at most every
+// LOG_FLUSH_MS per stream, at most LOG_MAX_LINES at a time: the rest are counted as dropped (the
+// page keeps that many lines anyway). Pending lines go out before any reply, so output comes first.
+const LOG_FLUSH_MS = 50;
+const LOG_MAX_LINES = 2000;
+const log = { stream: null, lines: [], dropped: 0, last: 0, timer: 0 };
+
+function logLine(stream, text) {
+  if (log.stream !== stream) flushLog();
+  log.stream = stream;
+  log.lines.push(text);
+  if (log.lines.length > 2 * LOG_MAX_LINES) { // trimmed now and then, not on every line
+    const extra = log.lines.length - LOG_MAX_LINES;
+    log.lines.splice(0, extra);
+    log.dropped += extra;
+  }
+  // While Python runs, no timer of this worker can fire: the clock is read here instead.
+  if (performance.now() - log.last >= LOG_FLUSH_MS) flushLog();
+  else if (!log.timer) log.timer = setTimeout(flushLog, LOG_FLUSH_MS);
+}
+
+function flushLog() {
+  clearTimeout(log.timer);
+  log.timer = 0;
+  log.last = performance.now();
+  if (!log.lines.length) return;
+  if (log.lines.length > LOG_MAX_LINES) {
+    log.dropped += log.lines.length - LOG_MAX_LINES;
+    log.lines.splice(0, log.lines.length - LOG_MAX_LINES);
+  }
+  emit("log", { stream: log.stream, text: log.lines.join("\n"), dropped: log.dropped });
+  log.lines = [];
+  log.dropped = 0;
+}
 
 // --- byte counting ---------------------------------------------------------------------------
 // Pyodide fetches the wasm, the stdlib and the wheels with fetch(); wrapping it lets the progress
@@ -125,8 +163,8 @@ async function boot() {
     pyodide = await loadPyodide({
       indexURL: BASE,
       lockFileURL: BASE + "pyodide-lock.json",
-      stdout: (text) => emit("log", { stream: "stdout", text }),
-      stderr: (text) => emit("log", { stream: "stderr", text }),
+      stdout: (text) => logLine("stdout", text),
+      stderr: (text) => logLine("stderr", text),
     });
     // A fatal error (e.g. the wasm stack overflowing) leaves Pyodide unusable and the call that
     // caused it unanswered: tell the page, which starts a fresh worker.
@@ -278,8 +316,11 @@ self.onmessage = async ({ data }) => {
   }
   try {
     const handler = Object.hasOwn(JS_METHODS, method) ? JS_METHODS[method] : (p) => callPython(method, p);
-    post({ id, result: await handler(params ?? {}) });
+    const result = await handler(params ?? {});
+    flushLog();
+    post({ id, result });
   } catch (err) {
+    flushLog();
     if (/Pyodide already (fatally failed|exited)/.test(String(err?.message))) reportCrash(err);
     const bootFailed = err.stage !== undefined;
     post({

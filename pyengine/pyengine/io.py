@@ -124,7 +124,29 @@ def _cjs_array(vol, what):
             raise ModelFileError(f"ConvNetJS {what}: weights are not indexed 0..{len(w) - 1}") from None
     if not isinstance(w, list):
         raise ModelFileError(f"ConvNetJS {what}: missing weight array \"w\"")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in w):
+        raise ModelFileError(f"ConvNetJS {what}: weights must be numbers")
     return np.asarray(w, dtype=np.float64)
+
+
+def _cjs_field(layer, i, kind, field, lo=1, default=None, what=""):
+    """A whole-number field of ConvNetJS layer i, e.g. out_depth; the message names layer and field."""
+    value = layer.get(field, default)
+    if value is None:
+        raise ModelFileError(f"ConvNetJS layer {i} ({kind}): missing field '{field}'{what}")
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not float(value).is_integer() or value < lo:
+        raise ModelFileError(f"ConvNetJS layer {i} ({kind}): {field} must be a whole number >= {lo}{what}, "
+                             f"got {value!r}")
+    return int(value)
+
+
+def _cjs_list(layer, i, kind, field):
+    value = layer.get(field)
+    if value is None:
+        raise ModelFileError(f"ConvNetJS layer {i} ({kind}): missing field '{field}'")
+    if not isinstance(value, list) or not value:
+        raise ModelFileError(f"ConvNetJS layer {i} ({kind}): {field} must be a non-empty list of volumes")
+    return value
 
 
 def from_convnetjs(source, optimizer=None):
@@ -137,28 +159,35 @@ def from_convnetjs(source, optimizer=None):
     ConvNetJS's dropout does not scale while training and multiplies by `drop_prob` at test time.
     pyengine's dropout is inverted (identity at test time), so that factor is folded into the
     weights of the next conv/fc layer: the imported model predicts what ConvNetJS predicts.
+
+    Every problem is a ModelFileError naming the layer (its index in the file, 0 = input) and field.
     """
     if isinstance(source, (str, bytes, bytearray)):
         try:
             source = json.loads(source)
         except json.JSONDecodeError as e:
             raise ModelFileError(f"ConvNetJS file is not valid JSON: {e}") from None
+        except RecursionError:
+            raise ModelFileError("ConvNetJS file is nested too deeply to be a net.toJSON()") from None
     layers = source.get("layers") if isinstance(source, dict) else None
     if not isinstance(layers, list) or not layers:
         raise ModelFileError("ConvNetJS JSON must be an object with a non-empty \"layers\" list (net.toJSON())")
     first = layers[0]
     if not isinstance(first, dict) or first.get("layer_type") != "input":
         raise ModelFileError("ConvNetJS JSON: the first layer must be of layer_type \"input\"")
-    sy, sx, depth = int(first["out_sy"]), int(first["out_sx"]), int(first["out_depth"])
+    size = " (the input size)"
+    sy, sx, depth = (_cjs_field(first, 0, "input", f, what=size) for f in ("out_sy", "out_sx", "out_depth"))
     # A 1x1xD ConvNetJS input is a plain feature vector (its 2-D demos use 1x1x2): import it flat.
     flat = sx == 1 and sy == 1
     input_shape = [depth] if flat else [sy, sx, depth]
-    spec_layers, weights, loss = [], {}, None
+    spec_layers, raw, loss = [], {}, None
     pending_scale = 1.0  # ConvNetJS's test-time dropout factor, owed to the next weighted layer
     for i, layer in enumerate(layers[1:], start=1):
         kind = layer.get("layer_type") if isinstance(layer, dict) else None
+        if not isinstance(layer, dict):
+            raise ModelFileError(f"ConvNetJS layer {i}: must be an object with a layer_type, got {type(layer).__name__}")
         try:
-            loss = _import_cjs_layer(i, kind, layer, loss, spec_layers, weights, flat)
+            loss = _import_cjs_layer(i, kind, layer, loss, spec_layers, raw, flat)
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, ModelFileError):
                 raise
@@ -168,49 +197,78 @@ def from_convnetjs(source, optimizer=None):
         if kind == "dropout":
             pending_scale *= spec_layers[-1]["rate"]
         elif kind in ("conv", "fc") and pending_scale != 1.0:
-            weights[f"{spec_layers[-1]['name']}.weight"] *= pending_scale
+            raw[spec_layers[-1]["name"]]["scale"] = pending_scale
             pending_scale = 1.0
     spec = {"input": input_shape, "layers": spec_layers, "loss": loss or "mse",
             "optimizer": optimizer or {"type": "adadelta", "lr": 1.0, "rho": 0.95, "eps": 1e-6}, "seed": 0}
     model = build(spec)
     expected = {p.name: p.data.shape for p in model.parameters(trainable_only=False)}
-    for key, arr in weights.items():
-        if arr.shape != expected[key]:
-            raise ModelFileError(f"ConvNetJS weights for {key} have shape {arr.shape}; the layer needs {expected[key]}")
-    model.load_state_dict(weights)
+    model.load_state_dict(_cjs_weights(raw, expected))
     return model
 
 
-def _import_cjs_layer(i, kind, layer, loss, spec_layers, weights, flat):
-    """Append layer i's spec (and weights) to the lists; returns the loss type once the loss layer is met."""
+def _cjs_weights(raw, expected):
+    """The filters and biases read from the file, checked against the built layers' shapes."""
+    weights = {}
+    for name, r in raw.items():
+        i, kind, filters = r["index"], r["kind"], r["filters"]
+        shape = expected[f"{name}.weight"]  # conv (KH, KW, Cin, Cout), dense (in, out)
+        need = int(np.prod(shape[:-1]))
+        how = f"{shape[0]}×{shape[1]}×{shape[2]}" if kind == "conv" else "one per input"
+        for j, f in enumerate(filters):
+            if f.size != need:
+                raise ModelFileError(f"ConvNetJS layer {i} ({kind}): each filter needs {need} weights ({how}), "
+                                     f"filter {j} has {f.size}")
+        w = np.stack(filters, axis=-1).reshape(shape) * r.get("scale", 1.0)  # (KH*KW*Cin | in, out) -> shape
+        weights[f"{name}.weight"], weights[f"{name}.bias"] = w, r["biases"]
+    return weights
+
+
+def _import_cjs_layer(i, kind, layer, loss, spec_layers, raw, flat):
+    """Append layer i's spec (and its raw weights) to the lists; returns the loss type once the loss layer is met."""
     if loss is not None:
         raise ModelFileError(f"ConvNetJS layer {i} ({kind}): layers after the loss layer are not supported")
     name = f"{kind}_{i}"
-    if kind == "conv":
-        k = (int(layer["sy"]), int(layer["sx"]))
-        spec_layers.append({"type": "conv2d", "name": name, "filters": int(layer["out_depth"]),
-                            "kernel_size": list(k), "strides": int(layer["stride"]),
-                            "padding": int(layer.get("pad", 0))})
-        filters = [_cjs_array(f, f"layer {i} (conv) filter {j}").reshape(k[0], k[1], -1)
-                   for j, f in enumerate(layer["filters"])]
-        weights[f"{name}.weight"] = np.stack(filters, axis=-1)  # (KH, KW, Cin, Cout)
-        weights[f"{name}.bias"] = _cjs_array(layer["biases"], f"layer {i} (conv) biases")
-    elif kind == "fc":
-        if not flat:
-            spec_layers.append({"type": "flatten", "name": f"flatten_{i}"})
-        spec_layers.append({"type": "dense", "name": name, "units": int(layer["out_depth"])})
-        cols = [_cjs_array(f, f"layer {i} (fc) filter {j}") for j, f in enumerate(layer["filters"])]
-        weights[f"{name}.weight"] = np.stack(cols, axis=1)  # (in, out)
-        weights[f"{name}.bias"] = _cjs_array(layer["biases"], f"layer {i} (fc) biases")
+    field = lambda f, **kw: _cjs_field(layer, i, kind, f, **kw)  # noqa: E731
+    if kind in ("conv", "fc"):
+        out_depth = field("out_depth")
+        if kind == "conv":
+            spec_layers.append({"type": "conv2d", "name": name, "filters": out_depth,
+                                "kernel_size": [field("sy"), field("sx")], "strides": field("stride", default=1),
+                                "padding": field("pad", lo=0, default=0)})
+        else:
+            if not flat:
+                spec_layers.append({"type": "flatten", "name": f"flatten_{i}"})
+            spec_layers.append({"type": "dense", "name": name, "units": out_depth})
+        filters = [_cjs_array(f, f"layer {i} ({kind}) filter {j}").reshape(-1)
+                   for j, f in enumerate(_cjs_list(layer, i, kind, "filters"))]
+        for j, f in enumerate(filters[1:], start=1):
+            if f.size != filters[0].size:
+                raise ModelFileError(f"ConvNetJS layer {i} ({kind}): filter {j} has {f.size} weights, filter 0 has "
+                                     f"{filters[0].size}: every filter needs the same number")
+        if len(filters) != out_depth:
+            raise ModelFileError(f"ConvNetJS layer {i} ({kind}): out_depth is {out_depth} but there are "
+                                 f"{len(filters)} filters")
+        if "biases" not in layer:
+            raise ModelFileError(f"ConvNetJS layer {i} ({kind}): missing field 'biases'")
+        biases = _cjs_array(layer["biases"], f"layer {i} ({kind}) biases").reshape(-1)
+        if biases.size != out_depth:
+            raise ModelFileError(f"ConvNetJS layer {i} ({kind}): biases has {biases.size} values, the layer has "
+                                 f"{out_depth} outputs")
+        raw[name] = {"index": i, "kind": kind, "filters": filters, "biases": biases}
     elif kind == "pool":
-        spec_layers.append({"type": "maxpool2d", "name": name, "pool_size": [int(layer["sy"]), int(layer["sx"])],
-                            "strides": int(layer["stride"]), "padding": int(layer.get("pad", 0))})
+        spec_layers.append({"type": "maxpool2d", "name": name, "pool_size": [field("sy"), field("sx")],
+                            "strides": field("stride", default=2), "padding": field("pad", lo=0, default=0)})
     elif kind in _CJS_ACTIVATIONS:
         spec_layers.append({"type": _CJS_ACTIVATIONS[kind], "name": name})
     elif kind == "maxout":
-        spec_layers.append({"type": "maxout", "name": name, "pieces": int(layer.get("group_size", 2))})
+        spec_layers.append({"type": "maxout", "name": name, "pieces": field("group_size", default=2)})
     elif kind == "dropout":
-        spec_layers.append({"type": "dropout", "name": name, "rate": float(layer.get("drop_prob", 0.5))})
+        rate = layer.get("drop_prob", 0.5)
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate < 1:
+            raise ModelFileError(f"ConvNetJS layer {i} (dropout): drop_prob must be a number from 0 to below 1, "
+                                 f"got {rate!r}")
+        spec_layers.append({"type": "dropout", "name": name, "rate": float(rate)})
     elif kind in _CJS_LOSSES:
         return _CJS_LOSSES[kind]
     else:

@@ -29,6 +29,7 @@ from . import losses as _losses
 from . import presets as _presets
 from . import rpc
 from . import spec as _spec
+from . import checks as _checks
 from . import train as _train
 from .errors import DataError, NumericalError
 from .losses import CLASS_LOSSES, CLASSIFIER_LOSSES
@@ -183,6 +184,10 @@ class Session:
         self.trainer = None
         self.trainer_key = None
 
+    @property
+    def examples(self):
+        return self.history.examples
+
     def counters(self):
         t, h, m = self.trainer, self.history, self.model
         return {"step": m.step_count if m else 0, "epoch": h.epoch, "batch": t.batch if t else 0,
@@ -281,28 +286,19 @@ class Session:
     # -- data --
 
     async def load_dataset(self, name, options=None):
-        if not isinstance(name, str) or name not in DATASETS:
-            _fail(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}", "DataError")
-        if options is not None and not isinstance(options, dict):
-            _fail(f"dataset options must be an object, got {type(options).__name__}", "BadParams")
-        options = dict(options or {})
+        opts = _checks.validate_dataset_params(name, options)  # names the field, the value, what is allowed
         self.end_run()  # new data ends a running train() now, not after the load
-        ratio = _number(options, "ratio", 0.9 if name == "mnist" else 0.8, 0.05, 1.0)
-        seed = _number(options, "seed", 0, 0, 2 ** 31 - 1, whole=True)
+        ratio, seed = opts["ratio"], opts["seed"]
         extra = {}
         used = {"ratio": ratio, "seed": seed}  # the options as applied (defaults filled in): the state shows these
         if name in TOY_DATASETS:
-            n = _number(options, "n", 500, 10, 20000, whole=True)
-            noise = _number(options, "noise", 0.0, 0.0, 1.0)
-            x, y = TOY_DATASETS[name](n, noise=noise, seed=seed)
+            x, y = TOY_DATASETS[name](opts["n"], noise=opts["noise"], seed=seed)
             kind, classes = "2d", ["0", "1"]
-            used.update(n=n, noise=noise)
+            used.update(n=opts["n"], noise=opts["noise"])
         elif name == "regression1d":
-            n = _number(options, "n", 200, 10, 20000, whole=True)
-            noise = _number(options, "noise", 0.0, 0.0, 1.0)
-            x, y = _data.regression_1d(n, noise=noise, seed=seed)
+            x, y = _data.regression_1d(opts["n"], noise=opts["noise"], seed=seed)
             kind, classes = "1d", []
-            used.update(n=n, noise=noise)
+            used.update(n=opts["n"], noise=opts["noise"])
         elif name == "mnist":
             try:
                 from nnplay_worker import loadMnist  # the worker's JS function (only in the browser)
@@ -310,27 +306,27 @@ class Session:
             except ImportError:
                 pass
             try:
-                images, labels = _data.load_mnist(options.get("path", MNIST_PATH))
+                images, labels = _data.load_mnist(opts.get("path", MNIST_PATH))
             except OSError as e:
                 _fail(f"MNIST is not available: {e}", "DataError")
-            count = _number(options, "count", len(images), 10, len(images), whole=True)
+            count = _checks.validate_dataset_params(name, options, len(images))["count"]
             order = np.random.default_rng(seed).permutation(len(images))[:count]  # the file is grouped by digit
             x, y = np.ascontiguousarray(images[order]), labels[order].astype(np.int64)
             kind, classes = "images", [str(i) for i in range(10)]
             used["count"] = count
         elif name == "csv":
             try:
-                x, y, info = parse_csv(options.get("text"), options.get("label"))
+                x, y, info = parse_csv(opts["text"], opts["label"])
             except CsvError as e:
                 _fail(str(e), "CsvError")
             kind = "table"
             classes = info["classes"]
             extra = {"csv": info}
-            used["label"] = options.get("label")
-        else:  # images uploaded per class: {"classes": [{"name", "images": [base64 of size*size uint8]}], "size"}
-            x, y, classes = _uploaded_images(options)
+            used["label"] = opts["label"]
+        else:  # images uploaded per class: checked classes [(name, [bytes of size*size grey pixels])]
+            x, y, classes = _uploaded_images(opts)
             kind = "images"
-            used["size"] = int(x.shape[1])
+            used["size"] = opts["size"]
         n_train = max(1, int(round(len(x) * ratio)))
         order = np.random.default_rng(seed + 1).permutation(len(x))
         tr, va = order[:n_train], order[n_train:]
@@ -529,16 +525,12 @@ class Session:
     async def train(self, steps=None, epochs=None, batch_size=None, early_stopping=_MISSING_ARG, max_seconds=None):
         if self.training:
             _fail("training is already running: pause() it first, or wait for it to end", "Busy")
-        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
-            _fail(f"steps must be a positive whole number, got {steps!r}", "BadParams")
-        if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, (int, float))
-                                   or not math.isfinite(epochs) or epochs <= 0):
-            _fail(f"epochs must be a positive finite number, got {epochs!r}", "BadParams")
-        if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
-                                        or not math.isfinite(max_seconds) or max_seconds <= 0):
-            _fail(f"maxSeconds must be a positive finite number of seconds, got {max_seconds!r}", "BadParams")
+        p = _checks.validate_train_params(steps, epochs, self.train_settings["batchSize"] if batch_size is None
+                                          else batch_size, None if early_stopping is _MISSING_ARG else early_stopping,
+                                          max_seconds)
+        steps, epochs, max_seconds = p["steps"], p["epochs"], p["max_seconds"]
         if steps is not None and epochs is not None:
-            _fail("give steps or epochs, not both", "BadParams")
+            _fail("train: give steps or epochs, not both", "BadParams")
         self.set_train_settings(batch_size, early_stopping)
         trainer = self.ensure_trainer()
         if trainer.stopped == "early_stopping":  # a new run starts a new patience count
@@ -966,20 +958,6 @@ def _dataset_for_spec(spec):
         return "mnist"
     return "spiral"
 
-
-def _number(options, key, default, lo, hi, whole=False):
-    """A dataset option: a number (whole when `whole`) in [lo, hi]; a clear message otherwise."""
-    value = options.get(key, default)
-    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-          and (not whole or float(value).is_integer()))
-    if not ok:
-        kind = "a whole number" if whole else "a number"
-        _fail(f"dataset option {key!r} must be {kind} from {lo} to {hi}, got {value!r}", "DataError")
-    if not lo <= value <= hi:
-        _fail(f"dataset option {key!r} must be from {lo} to {hi}, got {value}", "DataError")
-    return int(value) if whole else float(value)
-
-
 def _suggested_input(d):
     if d["kind"] == "images":
         return [int(d["x_train"].shape[1]), int(d["x_train"].shape[2]), 1]
@@ -999,29 +977,15 @@ def _picture(a, channels):
             "range": [float(flat.min()), float(flat.max())] if flat.size else [0.0, 0.0]}
 
 
-def _uploaded_images(options):
-    size = int(options.get("size", 28))
-    classes = options.get("classes") or []
-    if not 1 <= size <= 64:
-        _fail(f"image size must be 1..64 pixels, got {size}", "DataError")
-    if len(classes) < 2:
-        _fail("image upload needs at least two classes with images", "DataError")
+def _uploaded_images(opts):
+    """Checked uploads (checks.validate_image_classes) -> (x uint8 (n, size, size), y, class names)."""
+    size = opts["size"]
     xs, ys, names = [], [], []
-    for k, cls in enumerate(classes):
-        names.append(str(cls.get("name") or f"class {k}"))
-        images = cls.get("images") or []
-        if not images:
-            _fail(f"class '{names[-1]}' has no images", "DataError")
-        for j, img in enumerate(images):
-            raw = base64.b64decode(img)
-            if len(raw) != size * size:
-                _fail(f"class '{names[-1]}', image {j + 1}: expected {size * size} grey pixels, got {len(raw)}",
-                      "DataError")
-            xs.append(np.frombuffer(raw, np.uint8).reshape(size, size))
-            ys.append(k)
+    for k, (name, images) in enumerate(opts["classes"]):
+        names.append(name)
+        xs.extend(np.frombuffer(raw, np.uint8).reshape(size, size) for raw in images)
+        ys.extend([k] * len(images))
     return np.stack(xs), np.asarray(ys, dtype=np.int64), names
-
-
 
 
 SESSION = Session()

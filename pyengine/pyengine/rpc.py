@@ -98,6 +98,25 @@ def _error(exc: BaseException) -> dict:
     }
 
 
+def _check_params(name: str, fn: Callable[..., Any], params: dict) -> None:
+    """Unknown or missing parameter names as a BadParams message naming them (not Python's TypeError)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: let the call say
+        return
+    try:
+        sig.bind(**params)
+    except TypeError:
+        named = [p for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        allowed = [p.name for p in named]
+        if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+            return
+        unknown = [k for k in params if k not in allowed]
+        missing = [p.name for p in named if p.default is p.empty and p.name not in params]
+        what = (f"unknown parameter {unknown[0]!r}" if unknown else f"missing parameter {missing[0]!r}")
+        raise RpcError(f"{name}: {what}; its parameters are: {', '.join(allowed) or 'none'}", "BadParams") from None
+
+
 async def dispatch(name: str, params_json: str = "{}") -> str:
     """Run the method `name` with params (a JSON object); always returns a JSON string."""
     try:
@@ -107,6 +126,7 @@ async def dispatch(name: str, params_json: str = "{}") -> str:
         params = json.loads(params_json or "{}")
         if not isinstance(params, dict):
             raise RpcError("params must be a JSON object", "BadParams")
+        _check_params(name, fn, params)
         result = fn(**params)
         if inspect.isawaitable(result):
             result = await result

@@ -228,7 +228,9 @@ def test_char_rnn_learns_and_samples_text_at_a_temperature(context, server):
     assert v["loss"] < 0.8 * v["chance_loss"], (v["steps"], v["loss"], v["chance_loss"])
     page.fill("#prime", "Four score")
     page.click("#sample")
-    page.wait_for_timeout(1500)
+    # The answer to this click (a sample still running when it came is not it; on a loaded machine one
+    # may finish after the click): the page marks the text with the prompt it was sampled from.
+    page.wait_for_selector('#text[data-prime="Four score"]', state="attached", timeout=60_000)
     text = page.text_content("#text")
     assert text.startswith("Four score") and len(text) > 200, text
     shot(page, "charrnn")

@@ -1,4 +1,10 @@
-"""The UI stays responsive while the worker is busy with Python."""
+"""The UI stays responsive while the worker is busy with Python.
+
+What is measured is the page's own work, not how promptly a loaded machine schedules the browser: the
+main thread's long tasks (the Long Tasks API: any task of this page over 50 ms) while Python spins for
+5 s, and the time the click's handlers took (Event Timing's processingStart..processingEnd). The
+click's whole latency and the longest event-loop gap include the machine's scheduling (with load 8
+on two cores they reached 419 ms with no page work at all): they are printed, not asserted."""
 import time
 
 import pytest
@@ -14,7 +20,9 @@ WATCH = """(code) => {
     window.__observers = [
         new PerformanceObserver((list) => {
             for (const e of list.getEntries()) {
-                if (e.interactionId) __clicks.set(e.interactionId, Math.max(__clicks.get(e.interactionId) ?? 0, e.duration));
+                if (!e.interactionId) continue;
+                const [d, p] = __clicks.get(e.interactionId) ?? [0, 0];
+                __clicks.set(e.interactionId, [Math.max(d, e.duration), Math.max(p, e.processingEnd - e.processingStart)]);
             }
         }),
         new PerformanceObserver((list) => {
@@ -52,26 +60,21 @@ def measure(page):
     page.evaluate("window.__busyDone")
     assert page.evaluate("window.__busy") == "done"
     time.sleep(0.2)  # let the last entries arrive
-    latencies = page.evaluate("[...__clicks.values()].map(Math.round)")
+    clicks = page.evaluate("[...__clicks.values()].map(([d, p]) => [Math.round(d), Math.round(p)])")
+    latencies, handlers = [d for d, _ in clicks], [p for _, p in clicks]
     long_tasks = page.evaluate("__longTasks")
     max_gap = page.evaluate("clearInterval(__gapTimer), __observers.forEach(o => o.disconnect()), __maxGap")
-    print(f"click latencies (in page, >= 16 ms only) {latencies} ms; Playwright round trips {round_trips} ms; "
-          f"long tasks {long_tasks} ms; longest UI event-loop gap {max_gap:.0f} ms")
-    return latencies, long_tasks, max_gap
+    print(f"click handlers {handlers} ms, whole click latencies {latencies} ms (in page, >= 16 ms only); "
+          f"Playwright round trips {round_trips} ms; long tasks {long_tasks} ms; "
+          f"longest UI event-loop gap {max_gap:.0f} ms")
+    return handlers, long_tasks
 
 
 @pytest.mark.timeout(120)
-def test_a_click_is_handled_within_200_ms_while_python_runs_for_5_seconds(booted):
+def test_the_page_does_no_long_work_while_python_runs_for_5_seconds_and_a_click_is_handled(booted):
     page = booted.page
     page.wait_for_selector("body[data-app=ready]", state="attached", timeout=60_000)  # the UI's own start is done
-    for attempt in (1, 2):
-        latencies, long_tasks, max_gap = measure(page)
-        slow = max(latencies, default=0) >= 200 or max_gap >= 100
-        # A stall while this page ran no task of 100 ms is the machine not scheduling the renderer (seen:
-        # a 256 ms click and a 245 ms timer gap with no long task at all, while another SwiftShader run
-        # used both cores): measured once more, same bounds. A stall with page work fails at once.
-        if not slow or any(t >= 100 for t in long_tasks) or attempt == 2:
-            break
-        print("stalled with no long task on the page: the machine was busy; measuring again")
-    assert max(latencies, default=0) < 200, (latencies, long_tasks)
-    assert max_gap < 100, f"the UI thread stalled for {max_gap:.0f} ms"
+    handlers, long_tasks = measure(page)  # asserts the clicks were handled while Python was busy
+    # The page's own work: Python runs in the worker, so the main thread has almost nothing to do.
+    assert max(handlers, default=0) < 50, f"a click's handlers took {handlers} ms"
+    assert sum(long_tasks) < 300, f"the page's main thread ran long tasks of {long_tasks} ms while Python ran"

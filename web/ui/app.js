@@ -8,11 +8,12 @@
 import { SETTINGS, DEFAULTS, valuesFrom, dataOptions, specWith, fromOldSettings, renderControls } from "./settings.js";
 import { Builder } from "./builder.js";
 import { Charts, drawHeatmap, drawCurve, drawNeurons, drawLayerViews, drawConfusion } from "./views.js";
-import { autosave, readHash, shareURL } from "./storage.js";
+import { autosave, damagedToJson, readHash, shareURL } from "./storage.js";
 import { startDrawing } from "./draw.js";
 import { startImageUpload, IMAGE_SIZE } from "./images.js";
 import { CodePanel } from "./code.js";
 import { initExport } from "./export.js";
+import { own, stateProblems } from "./validate.js";
 
 const $ = (s) => document.querySelector(s);
 const VIEW_INTERVAL_MS = 700; // live views refresh at most this often while training
@@ -347,7 +348,7 @@ class App {
   }
 
   async choosePreset(key) {
-    const preset = this.catalogue.presets[key];
+    const preset = own(this.catalogue.presets, key);
     if (!preset) return;
     // The backend choice stays (a spec without "backend" keeps it); the preset's data comes with it.
     const ok = await this.request(() => this.nnplay.setSpec(preset.spec, { keepWeights: false }));
@@ -480,6 +481,8 @@ class App {
         document.body.dataset.autosaved = String(Date.now());
       } catch (err) {
         console.warn(`autosave failed: ${err.message}`);
+        if (!this.autosaveFailed) this.message(`The autosave failed (${err.message}); use “Save model file” to keep your work.`, "info");
+        this.autosaveFailed = true; // said once, not every save
       }
     }, delay);
   }
@@ -511,23 +514,24 @@ class App {
     let shared = null;
     const notes = [];
     try {
-      shared = fromOldSettings(readHash());
+      shared = fromOldSettings(readHash(), notes, "link");
     } catch (err) {
       notes.push(`The shared link could not be read (${err.message}); the default network is shown instead.`);
     }
-    const stored = this.options.embed ? null : fromOldSettings(await autosave.load().catch(() => null));
+    let stored = this.options.embed ? null : await autosave.load().catch(() => null);
+    const damage = stored ? stateProblems(stored, "the autosave") : [];
+    if (damage.length) stored = await this.setAsideAutosave(stored, damage.join("; "), notes);
+    stored = fromOldSettings(stored, notes, "autosave");
     this.restoreUploads(stored, notes);
     this.restoreCsv(stored, notes);
     this.code.restoreDrafts(stored?.code);
     // The autosave's weights and history also apply under a link to the very same network (a plain reload).
     let saved = shared ?? stored;
     if (shared && stored && same(shared.spec, stored.spec)) saved = { ...shared, weights: stored.weights, history: stored.history };
-    const presets = this.catalogue.presets;
+    const preset = own(this.catalogue.presets, this.options.preset); // never Object.prototype's "constructor"
     if (!saved && this.options.preset) {
-      if (Object.hasOwn(presets, this.options.preset)) {
-        const p = presets[this.options.preset];
-        saved = { spec: p.spec, data: { name: p.dataset } };
-      } else notes.push(`There is no preset "${this.options.preset}"; the default network is shown.`);
+      if (preset) saved = { spec: preset.spec, data: { name: preset.dataset } };
+      else notes.push(`There is no preset "${this.options.preset}"; the default network is shown.`);
     }
     await this.restoreFrom(saved, shared ? "link" : "autosave", notes);
   }
@@ -542,6 +546,15 @@ class App {
     if (notes.length) this.message(notes.join("\n"));
     await this.viewsDrawn(); // nnplay.ready means the restored charts and pictures are on screen
     return r;
+  }
+
+  /** A damaged autosave: keep it under "damaged" (for download) so no reload tries it again; say so. */
+  async setAsideAutosave(record, reason, notes) {
+    await autosave.setAside(record, reason).catch((err) => console.warn(`could not set the autosave aside: ${err.message}`));
+    notes.push(`The autosave is damaged (${reason}) and was set aside: the default network is shown. `
+      + "“Download the damaged autosave” (under Keep and share) keeps a copy.");
+    $("#btn-damaged").hidden = false;
+    return null;
   }
 
   /** Show a model the learner's code built (already the worker's network, with its weights). */
@@ -575,7 +588,9 @@ class App {
   /** A fresh worker is up: put back the last autosave (network, weights, settings, data, history). */
   async recover() {
     const reason = this.lostReason ?? "it was restarted";
-    const snap = (this.options.embed ? null : await autosave.load().catch(() => null)) ?? this.snapshot;
+    let snap = (this.options.embed ? null : await autosave.load().catch(() => null)) ?? this.snapshot;
+    if (snap && stateProblems(snap, "the autosave").length) snap = this.snapshot; // damaged: the copy in memory
+    snap = fromOldSettings(snap);
     this.pointsFor = null;
     try {
       const r = await this.restoreFrom(snap, "autosave");
@@ -636,6 +651,10 @@ class App {
       $("#input-shape-msg").hidden = ok;
       $("#input-shape-msg").textContent = ok ? "" : "Input shape: a list of positive whole numbers, e.g. [28, 28, 1] or 2";
       if (ok) this.networkEdited();
+    });
+    $("#btn-damaged").addEventListener("click", async () => {
+      const entry = await autosave.damaged().catch(() => null);
+      if (entry) this.download(new TextEncoder().encode(damagedToJson(entry)), "nnplay-damaged-autosave.json");
     });
     $("#btn-save").addEventListener("click", async () => {
       const bytes = await this.request(() => nn.save());

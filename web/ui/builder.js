@@ -3,6 +3,7 @@
 // field table, and live output shape / parameter count / inline engine messages per layer.
 
 import Sortable from "../vendor/sortablejs/sortable.esm.js";
+import { isPlainObject, own } from "./validate.js";
 
 const el = (tag, props = {}, ...children) => {
   const { dataset, ...rest } = props;
@@ -52,7 +53,15 @@ export class Builder {
   }
 
   setLayers(layers) {
-    this.layers = layers.map((l) => ({ ...l }));
+    // From a link, the autosave or a file: each entry an object, its type and name text (an object
+    // there would throw where the builder writes them out); the engine then says what is wrong.
+    const asText = (v) => (typeof v === "string" ? v : String(JSON.stringify(v)));
+    this.layers = (Array.isArray(layers) ? layers : []).map((l) => {
+      const layer = isPlainObject(l) ? { ...l } : {};
+      if (Object.hasOwn(layer, "type")) layer.type = asText(layer.type);
+      if (Object.hasOwn(layer, "name") && layer.name !== undefined) layer.name = asText(layer.name);
+      return layer;
+    });
     this.render();
   }
 
@@ -63,7 +72,7 @@ export class Builder {
 
   add(type) {
     const layer = { type };
-    for (const f of this.catalogue.layers[type]) {
+    for (const f of own(this.catalogue.layers, type) ?? []) {
       if (f.required) layer[f.name] = REQUIRED_DEFAULTS[f.name] ?? 1;
     }
     if (this.catalogue.joins.includes(type)) {
@@ -150,7 +159,7 @@ export class Builder {
       button("↓", `Move layer ${i + 1} down`, "down", () => this.move(i, i + 1)),
       button("✕", `Remove layer ${i + 1}`, "remove", () => this.remove(i)));
     const form = el("div", { className: "layer-form" });
-    for (const f of this.catalogue.layers[layer.type] ?? []) form.append(this.renderField(layer, i, f));
+    for (const f of own(this.catalogue.layers, layer.type) ?? []) form.append(this.renderField(layer, i, f));
     if (this.catalogue.joins.includes(layer.type)) form.append(this.renderInputs(layer, i, names));
     const msg = el("p", { className: "error layer-msg", hidden: true });
     msg.dataset.testid = tid("msg");

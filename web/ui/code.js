@@ -8,6 +8,109 @@ import { createEditor } from "./editor.js";
 
 const $ = (s) => document.querySelector(s);
 const STOP_GRACE_MS = 3000; // after an interrupt, how long code may take to stop before a restart
+export const MAX_OUTPUT_LINES = 2000; // each output keeps its last lines; it says how many were dropped
+const FLUSH_MS = 150; // while output streams in, the box is updated at most this often
+
+/**
+ * An output box that stays cheap however much is printed: lines wait in a queue (itself bounded) and
+ * reach the DOM in an animation frame at most every FLUSH_MS, in one append (a span per run of lines
+ * of one kind) and one scroll; only the last MAX_OUTPUT_LINES stay, under a note saying how many
+ * earlier lines were dropped (here, or already in the worker, which batches Python's prints).
+ */
+export class OutputLog {
+  constructor(box, maxLines = MAX_OUTPUT_LINES) {
+    this.box = box;
+    this.maxLines = maxLines;
+    this.queue = []; // [text, className] not yet shown
+    this.chunks = []; // [{span, lines}] on screen, oldest first
+    this.lines = 0; // lines on screen
+    this.dropped = 0;
+    this.scheduled = false;
+    this.flushed = -Infinity; // when the DOM was last updated
+    this.note = Object.assign(document.createElement("span"), { className: "muted output-dropped" });
+  }
+
+  /** Queue `text` (one or more lines); `dropped`: lines the worker already left out before these. */
+  add(text, className, dropped = 0) {
+    this.dropped += dropped;
+    for (const line of String(text).replace(/\n$/, "").split("\n")) this.queue.push([line, className]);
+    if (this.queue.length > 2 * this.maxLines) { // what could never be shown is dropped (now and then: cheap)
+      const extra = this.queue.length - this.maxLines;
+      this.queue.splice(0, extra);
+      this.dropped += extra;
+    }
+    if (!this.scheduled) { // at the next animation frame, at most every FLUSH_MS (each costs a layout)
+      this.scheduled = true;
+      const wait = Math.max(0, FLUSH_MS - (performance.now() - this.flushed));
+      setTimeout(() => requestAnimationFrame(() => this.flush()), wait);
+      setTimeout(() => this.flush(), wait + 250); // a hidden tab runs no animation frames
+    }
+  }
+
+  /** Put the queued lines on screen now (also called before the page reports a finished run). */
+  flush() {
+    this.scheduled = false;
+    if (!this.queue.length) return;
+    this.flushed = performance.now();
+    if (this.chunks.length && !this.chunks[0].span.isConnected) this.forget(); // the box was emptied meanwhile
+    if (this.queue.length > this.maxLines) {
+      this.dropped += this.queue.length - this.maxLines;
+      this.queue.splice(0, this.queue.length - this.maxLines);
+    }
+    const added = [];
+    for (let i = 0; i < this.queue.length;) {
+      const className = this.queue[i][1];
+      let j = i;
+      while (j < this.queue.length && this.queue[j][1] === className) j++;
+      const span = document.createElement("span");
+      span.textContent = `${this.queue.slice(i, j).map((q) => q[0]).join("\n")}\n`;
+      if (className) span.className = className;
+      added.push({ span, lines: j - i });
+      i = j;
+    }
+    this.queue = [];
+    this.chunks.push(...added);
+    this.lines += added.reduce((n, c) => n + c.lines, 0);
+    while (this.lines > this.maxLines) { // the oldest lines go: whole spans, then the head of one
+      const first = this.chunks[0];
+      const excess = this.lines - this.maxLines;
+      if (first.lines <= excess) {
+        first.span.remove();
+        this.chunks.shift();
+        this.lines -= first.lines;
+        this.dropped += first.lines;
+      } else {
+        const text = first.span.textContent;
+        let cut = -1;
+        for (let k = 0; k < excess; k++) cut = text.indexOf("\n", cut + 1);
+        first.span.textContent = text.slice(cut + 1);
+        first.lines -= excess;
+        this.lines -= excess;
+        this.dropped += excess;
+      }
+    }
+    const kept = new Set(this.chunks); // (a new span may already be gone again: more than maxLines came)
+    this.box.append(...added.filter((c) => kept.has(c)).map((c) => c.span));
+    if (this.dropped) {
+      this.note.textContent = `(${this.dropped.toLocaleString("en")} earlier line${this.dropped === 1 ? "" : "s"} dropped: `
+        + `only the last ${this.maxLines.toLocaleString("en")} are kept)\n`;
+      this.box.prepend(this.note);
+    }
+    this.box.scrollTop = this.box.scrollHeight;
+  }
+
+  forget() {
+    this.chunks = [];
+    this.lines = 0;
+  }
+
+  clear() {
+    this.queue = [];
+    this.forget();
+    this.dropped = 0;
+    this.box.replaceChildren();
+  }
+}
 
 export class CodePanel {
   /** @param {object} app the App (web/ui/app.js): nnplay, message(), pause(), adoptModel() */
@@ -34,6 +137,7 @@ export class CodePanel {
       lineNumbers: false,
     });
     this.outputs = { view: $("#code-output"), console: $("#console-output") };
+    this.logs = { view: new OutputLog(this.outputs.view), console: new OutputLog(this.outputs.console) };
     $("#code-kind").addEventListener("change", () => this.showKind());
     $("#code-run").addEventListener("click", () => this.run("view"));
     $("#console-run").addEventListener("click", () => this.run("console"));
@@ -42,9 +146,9 @@ export class CodePanel {
       this.view.value = this.generated;
       this.showState();
     });
-    $("#console-clear").addEventListener("click", () => this.outputs.console.replaceChildren());
-    this.nnplay.on("log", ({ text, stream }) =>
-      this.append(this.running ?? "console", text, stream === "stderr" ? "error" : undefined));
+    $("#console-clear").addEventListener("click", () => this.logs.console.clear());
+    this.nnplay.on("log", ({ text, stream, dropped }) =>
+      this.logs[this.running ?? "console"].add(text, stream === "stderr" ? "error" : undefined, dropped ?? 0));
     this.nnplay.on("restarting", () => this.setRunning(null));
     this.setRunning(null);
   }
@@ -59,11 +163,7 @@ export class CodePanel {
   }
 
   append(source, text, className) {
-    const span = document.createElement("span");
-    span.textContent = text.endsWith("\n") ? text : text + "\n";
-    if (className) span.className = className;
-    this.outputs[source].append(span);
-    this.outputs[source].scrollTop = this.outputs[source].scrollHeight;
+    this.logs[source].add(text, className);
   }
 
   /** The builder's network changed (or was first built): regenerate the code views. */
@@ -173,6 +273,7 @@ export class CodePanel {
       this.append(source, named ? err.message : `line ${err.line}: ${err.message}`, "error");
       if (err.kind !== "WorkerRestarted") editor.markLine(err.line);
     } finally {
+      this.logs[source].flush(); // what the run printed is on screen before it counts as finished
       this.call = null;
       this.setRunning(null);
       document.body.dataset.codeRuns = String(Number(document.body.dataset.codeRuns ?? 0) + 1);

@@ -6,6 +6,8 @@
 //   train: the training settings, state.train                 -> nnplay.setTrainSettings(...)
 // Share links and the autosave hold the same state ({spec, data, train}), not a copy of the table.
 
+import { describe } from "./validate.js";
+
 /**
  * @typedef {{key: string, label: string, group: "data" | "train", type: "number" | "select" | "checkbox",
  *            default: any, min?: number, max?: number, step?: number, options?: string[],
@@ -91,10 +93,13 @@ export function specWith(spec, key, value) {
   return { ...spec, optimizer: { ...current, [key]: value } };
 }
 
-/** A share link or autosave of the older format {spec, settings: {dataset, noise, ...}} as state. */
-export function fromOldSettings(saved) {
-  if (saved == null || typeof saved !== "object" || saved.settings == null || saved.data !== undefined) return saved;
-  const [values] = sanitize(saved.settings);
+/** A share link or autosave of the older format {spec, settings: {dataset, noise, ...}} as state;
+ *  settings that cannot be used are said in `notes`. */
+export function fromOldSettings(saved, notes = [], from = "link") {
+  if (saved == null || typeof saved !== "object" || Array.isArray(saved) || saved.data !== undefined
+      || saved.settings === undefined) return saved;
+  const [values, problems] = sanitize(saved.settings);
+  if (problems.length) notes.push(`Some settings in the ${from} were ignored: ${problems.join("; ")}`);
   let spec = saved.spec;
   if (spec && typeof spec === "object" && !Array.isArray(spec)) spec = { ...spec, backend: values.backend };
   return { ...saved, spec, settings: undefined,
@@ -108,10 +113,12 @@ export function fromOldSettings(saved) {
  */
 export function coerce(setting, raw) {
   if (setting.type === "select") {
-    return setting.options.includes(raw) ? [raw, null] : [null, `${setting.label}: choose one of ${setting.options.join(", ")}`];
+    return setting.options.includes(raw) ? [raw, null]
+      : [null, `${setting.label}: ${describe(raw)} is not one of ${setting.options.join(", ")}`];
   }
   if (setting.type === "checkbox") return [raw === true || raw === "true" || raw === "1", null];
   const v = typeof raw === "number" ? raw : Number(String(raw).trim());
+  if (typeof raw !== "number" && typeof raw !== "string") return [null, `${setting.label}: ${describe(raw)} is not a number`];
   if (String(raw).trim() === "" || !Number.isFinite(v)) return [null, `${setting.label}: "${raw}" is not a number`];
   if (v < setting.min || v > setting.max) return [null, `${setting.label} must be between ${setting.min} and ${setting.max}`];
   if (setting.step >= 1 && !Number.isInteger(v)) return [null, `${setting.label} must be a whole number`];
@@ -122,9 +129,11 @@ export function coerce(setting, raw) {
 export function sanitize(values) {
   const out = { ...DEFAULTS };
   const problems = [];
-  if (values === null || typeof values !== "object" || Array.isArray(values)) return [out, values == null ? [] : ["the settings are not an object"]];
+  if (values != null && (typeof values !== "object" || Array.isArray(values))) {
+    return [out, [`settings: ${describe(values)} is not an object of settings (all defaults are used)`]];
+  }
   for (const s of SETTINGS) {
-    if (!Object.hasOwn(values, s.key)) continue;
+    if (values == null || !Object.hasOwn(values, s.key)) continue;
     const [v, err] = coerce(s, values[s.key]);
     if (err) problems.push(err);
     else out[s.key] = v;

@@ -1,5 +1,9 @@
 // Keeping and sharing: the share URL (network + settings, never weights or code) and the autosave
-// in IndexedDB (network, weights, settings, data choice, uploaded images).
+// in IndexedDB (network, weights, settings, data choice, uploaded images). A damaged autosave is set
+// aside (kept under "damaged" for download, never retried on the next reload); a database left at
+// another version, or without its store, is upgraded to one that has it.
+
+import { checkJson } from "./validate.js";
 
 const DB_NAME = "nnplay";
 const STORE = "autosave";
@@ -28,6 +32,7 @@ export function decodeState(text) {
   } catch {
     throw new Error("the link's data is not valid JSON");
   }
+  checkJson(value, { what: "the link's data" }); // a depth and size limit before anything walks it
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error("the link's data is not an object");
   return value;
 }
@@ -46,13 +51,28 @@ export function readHash(hash = location.hash) {
   return decodeState(m[1]);
 }
 
-function openDb() {
+/** One IndexedDB request as a promise. */
+function request(req, onupgradeneeded = null) {
   return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    if (onupgradeneeded) req.onupgradeneeded = () => onupgradeneeded(req.result);
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
+    req.onblocked = () => reject(new Error("the autosave database is held open by another tab of this page at an older version; close that tab"));
   });
+}
+
+/** The database with its store: whatever version is there (a new one is made at version 1); a database
+ *  without the store (left by another build, or half made) is reopened one version up, creating it. */
+async function openDb() {
+  const create = (db) => db.objectStoreNames.contains(STORE) || db.createObjectStore(STORE);
+  let db = await request(indexedDB.open(DB_NAME), create);
+  if (!db.objectStoreNames.contains(STORE)) {
+    const version = db.version + 1;
+    db.close();
+    db = await request(indexedDB.open(DB_NAME, version), create);
+  }
+  db.onversionchange = () => db.close(); // never block another tab's upgrade
+  return db;
 }
 
 async function withStore(mode, work) {
@@ -74,4 +94,26 @@ export const autosave = {
   save: (state) => withStore("readwrite", (s) => s.put({ ...state, savedAt: Date.now() }, "state")),
   load: () => withStore("readonly", (s) => s.get("state")),
   clear: () => withStore("readwrite", (s) => s.delete("state")),
+  /** Move a damaged record out of the way: kept as {record, reason, at} under "damaged" (the latest one)
+   *  for download, and "state" emptied so the next reload starts clean. */
+  setAside: (record, reason) => withStore("readwrite", (s) => {
+    try {
+      s.put({ record, reason, at: Date.now() }, "damaged");
+    } catch (err) { // a record IndexedDB cannot even store again (too deep): keep why, at least
+      s.put({ record: null, reason, at: Date.now(), lost: String(err?.message ?? err) }, "damaged");
+    }
+    return s.delete("state");
+  }),
+  /** The set-aside record {record, reason, at}, or undefined. */
+  damaged: () => withStore("readonly", (s) => s.get("damaged")),
 };
+
+/** A set-aside record as a downloadable JSON file (bytes as lists of numbers, so nothing is lost). */
+export function damagedToJson(entry) {
+  const bytes = (key, value) => (ArrayBuffer.isView(value) ? Array.from(value) : value);
+  try {
+    return JSON.stringify(entry, bytes, 1);
+  } catch (err) { // e.g. nested too deeply for JSON.stringify
+    return JSON.stringify({ reason: entry?.reason, at: entry?.at, lost: `the record could not be written (${err.message})` });
+  }
+}

@@ -54,6 +54,7 @@ class CharRnn(Demo):
         """`length` characters sampled one by one from the model, starting after `prime`."""
         length = option({"length": length}, "length", 200, 1, 2000, int)
         t = option({"temperature": temperature}, "temperature", 0.8, 0.05, 5.0)
+        dropped = "".join(sorted({c for c in str(prime) if c not in self.index}))  # not in the text: unknown
         prime = "".join(c for c in str(prime) if c in self.index) or self.text[0]
         rng = np.random.default_rng(seed)
         ids = [self.index[c] for c in prime]
@@ -69,7 +70,7 @@ class CharRnn(Demo):
                 ids.append(k)
                 out.append(self.chars[k])
         self.last_sample = prime + "".join(out)
-        return {"text": self.last_sample, "temperature": t}
+        return {"text": self.last_sample, "temperature": t, "prime": prime, "dropped": dropped}
 
     def view(self):
         curve, stride = thin(np.convolve(self.losses, np.ones(20) / 20, "valid") if len(self.losses) >= 20 else self.losses)
