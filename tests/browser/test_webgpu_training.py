@@ -22,14 +22,14 @@ rpc.set_emitter((lambda emit: lambda s: (notices.append(s), emit(s)))(rpc._emitt
 """
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)  # ~3 min on a quiet 2-core machine; SwiftShader slows down a lot under load
 def test_mnist_convnet_on_webgpu_follows_the_numpy_loss_curve_for_50_steps(webgpu_booted):
     result = webgpu_booted.run(SETUP + """
 curves, backends, outputs = {}, {}, {}
 for backend in ["numpy", "webgpu"]:
     model = pyengine.build(dict(presets.convnetjs_mnist(), backend=backend))
     backends[backend] = (model.backend, model.backend_notice)
-    curves[backend] = [model.train_step(x[s * 20:(s + 1) * 20], y[s * 20:(s + 1) * 20]) for s in range(50)]
+    curves[backend] = [model.train_step(x[s * 10:(s + 1) * 10], y[s * 10:(s + 1) * 10]) for s in range(50)]
     outputs[backend] = model.last_batch_output
     weights = model.state_dict()
 out_np, out_gpu = outputs["numpy"], outputs["webgpu"]
@@ -44,7 +44,7 @@ out_np, out_gpu = outputs["numpy"], outputs["webgpu"]
     assert sum(gpu_curve[-10:]) < 0.8 * sum(gpu_curve[:10])  # it learns
     # the step's outputs are read back as on NumPy (training accuracy, the demos read them)
     shape, dtype, output_error = result["output"]
-    assert shape == [20, 10] and dtype == "float32" and output_error < 1e-3, result["output"]
+    assert shape == [10, 10] and dtype == "float32" and output_error < 1e-3, result["output"]
     assert result["finite"]
 
 
