@@ -271,7 +271,7 @@ def test_dataset_options_are_checked_by_name(mnist_built):
         return replies, await ok("playground.getState")
     replies, state = run(go())
     for r, field in zip(replies, ["count", "count", "count", "n", "noise"]):
-        assert r["error"]["kind"] == "DataError" and f"'{field}'" in r["error"]["message"]
+        assert r["error"]["kind"] == "DataError" and f"{field} must be" in r["error"]["message"], r["error"]
     assert state["data"]["name"] == "spiral"  # the working data stays
 
 

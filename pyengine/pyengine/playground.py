@@ -774,7 +774,7 @@ class Session:
 
     def load(self, data):
         if not isinstance(data, str):
-            _fail(f"a model file must come as base64 text (bytes), got {type(data).__name__}", "ModelFileError")
+            _fail(f"the model file could not be read (bad base64: expected text, got {type(data).__name__})", "ModelFileError")
         raw = _decode_b64(data, "the model file")
         model = _read_model_file(raw)
         return self._adopt_model(model, "model file")
