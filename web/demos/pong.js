@@ -70,6 +70,7 @@ $("#watch").addEventListener("click", () => {
     busy = true;
     try {
       const w = await demo.call("watch", { frames: 1 });
+      if (!watching) return;  // stopped while this frame was on its way
       drawCourt(demo.state.view, w.game);
       drawView(w.frame, demo.state.view.view_size);
       $("#prob").textContent = fmt(w.prob_up, 2);

@@ -31,6 +31,8 @@ function render(view) {
     }));
   const where = view.nets.map((net) => `${net.name}: ${net.backend === "webgpu" ? "WebGPU" : "NumPy"}`).join(" · ");
   $("#backend-note").textContent = `Receptive field: the input pixels one output unit of the block depends on. `
+    + `“All” adds the stem and the classifier, which grows with the block's output channels `
+    + `(${view.nets.map((net) => net.block_layers.at(-1).output.at(-1)).join(", ")}). `
     + `Trained on ${n(view.train)} digits, batches of 32. Runs on ${where}.`;
   $("#blocks").replaceChildren(...view.nets.map((net) => el("div", {}, el("b", {}, net.name),
     el("ul", {}, ...net.block_layers.map((l) => el("li", {}, `${l.name}: ${l.type}${l.kernel ? ` ${l.kernel}×${l.kernel}` : ""}`
