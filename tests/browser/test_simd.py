@@ -243,13 +243,17 @@ for (n, h, w, c), (kh, kw), s, pads, d in [
     cols, oh, ow = nb.im2col_simd(x, kh, kw, s, pads, d)
     cols0, oh0, ow0 = nb.im2col_numpy(x, kh, kw, s, pads, d)
     assert (oh, ow) == (oh0, ow0) and cols.shape == cols0.shape and np.array_equal(cols, cols0), (x.shape, kh, s, pads, d)
+    dcols = rng.standard_normal(cols.shape, dtype=np.float32)  # col2im, im2col's adjoint: overlaps add up
+    dx = nb.col2im_simd(dcols, x.shape, kh, kw, oh, ow, s, pads, d)
+    dx0 = nb.col2im_numpy(dcols, x.shape, kh, kw, oh, ow, s, pads, d)
+    assert dx.shape == x.shape and np.allclose(dx, dx0, rtol=1e-5, atol=1e-5), (x.shape, kh, s, pads, d)
     checked += 1
-routes = [nb.im2col.__name__, nb.maxpool2d_forward.__name__, nb.maxpool2d_backward.__name__]
+routes = [nb.im2col.__name__, nb.col2im.__name__, nb.maxpool2d_forward.__name__, nb.maxpool2d_backward.__name__]
 checked, routes
 """
 
 
-def test_maxpool_and_im2col_kernels_match_the_numpy_ones_exactly(kernels_on):
+def test_maxpool_im2col_and_col2im_kernels_match_the_numpy_ones(kernels_on):
     checked, routes = kernels_on.run(WINDOWS)
     assert checked == 12
-    assert routes == ["im2col_simd", "maxpool2d_forward_simd", "maxpool2d_backward_simd"]
+    assert routes == ["im2col_simd", "col2im_simd", "maxpool2d_forward_simd", "maxpool2d_backward_simd"]
