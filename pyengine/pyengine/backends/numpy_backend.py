@@ -273,7 +273,9 @@ def avgpool2d_backward(gy, counts, x_shape, pool_size, strides, pads):
 # ---- the WebAssembly SIMD kernels (issue 14): same contracts, float32 only ------------------------
 def im2col_simd(x, kh, kw, strides, pads, dilation):
     n, h, w, c = x.shape
-    if not simd.nhwc_fits(x) or (kh == kw == 1 and strides == (1, 1) and not any(pads[0] + pads[1])):
+    if not simd.nhwc_fits(x) or c <= 2 or (kh == kw == 1 and strides == (1, 1) and not any(pads[0] + pads[1])):
+        # C <= 2 (a grayscale input): NumPy's copy in (KH*KW*C, N*OH*OW) order is faster than one
+        # that moves C floats at a time, and the transposed view it returns suits nnp_sgemm as well
         return im2col_numpy(x, kh, kw, strides, pads, dilation)
     oh = out_size(h, pads[0][0] + pads[0][1], kh, strides[0], dilation[0])
     ow = out_size(w, pads[1][0] + pads[1][1], kw, strides[1], dilation[1])
