@@ -72,7 +72,7 @@ SIMD_DIST = "simd/nnplay_simd.so"
 SIMD_CLANG_MAJOR = "14"  # the committed bytes are clang 14's; another version would differ byte for byte
 SIMD_CFLAGS = ["--target=wasm32", "-fPIC", "-O3", "-msimd128", "-ffreestanding", "-nostdlib"]
 SIMD_EXPORTS = ["nnp_version", "nnp_sgemm_work_floats", "nnp_sgemm", "nnp_maxpool_forward", "nnp_maxpool_backward",
-                "nnp_im2col"]
+                "nnp_im2col", "nnp_col2im"]
 
 
 class BuildError(Exception):

@@ -210,7 +210,7 @@ def test_the_page_boots_and_trains_on_einsum_when_the_kernel_file_is_missing(bro
 
 WINDOWS = r"""
 import numpy as np
-from pyengine.backends import numpy_backend as nb
+from pyengine.backends import numpy_backend as nb, simd
 
 rng = np.random.default_rng(5)
 checked = 0
@@ -240,16 +240,23 @@ for (n, h, w, c), (kh, kw), s, pads, d in [
         ((3, 4, 4, 2), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1)),
         ((1, 3, 2, 4), (3, 3), (1, 1), ((4, 4), (4, 4)), (1, 1))]:  # windows wholly in the padding
     x = rng.standard_normal((n, h, w, c), dtype=np.float32)[:, ::-1]  # a non-contiguous view
-    cols, oh, ow = nb.im2col_simd(x, kh, kw, s, pads, d)
+    oh = (h + sum(pads[0]) - d[0] * (kh - 1) - 1) // s[0] + 1
+    ow = (w + sum(pads[1]) - d[1] * (kw - 1) - 1) // s[1] + 1
+    cols = simd.im2col(x, kh, kw, s, pads, d, oh, ow)  # the kernel itself (im2col_simd leaves C <= 2 to NumPy)
     cols0, oh0, ow0 = nb.im2col_numpy(x, kh, kw, s, pads, d)
     assert (oh, ow) == (oh0, ow0) and cols.shape == cols0.shape and np.array_equal(cols, cols0), (x.shape, kh, s, pads, d)
+    assert np.array_equal(nb.im2col_simd(x, kh, kw, s, pads, d)[0], cols0)
+    dcols = rng.standard_normal(cols.shape, dtype=np.float32)  # col2im, im2col's adjoint: overlaps add up
+    dx = nb.col2im_simd(dcols, x.shape, kh, kw, oh, ow, s, pads, d)
+    dx0 = nb.col2im_numpy(dcols, x.shape, kh, kw, oh, ow, s, pads, d)
+    assert dx.shape == x.shape and np.allclose(dx, dx0, rtol=1e-5, atol=1e-5), (x.shape, kh, s, pads, d)
     checked += 1
-routes = [nb.im2col.__name__, nb.maxpool2d_forward.__name__, nb.maxpool2d_backward.__name__]
+routes = [nb.im2col.__name__, nb.col2im.__name__, nb.maxpool2d_forward.__name__, nb.maxpool2d_backward.__name__]
 checked, routes
 """
 
 
-def test_maxpool_and_im2col_kernels_match_the_numpy_ones_exactly(kernels_on):
+def test_maxpool_im2col_and_col2im_kernels_match_the_numpy_ones(kernels_on):
     checked, routes = kernels_on.run(WINDOWS)
     assert checked == 12
-    assert routes == ["im2col_simd", "maxpool2d_forward_simd", "maxpool2d_backward_simd"]
+    assert routes == ["im2col_simd", "col2im_simd", "maxpool2d_forward_simd", "maxpool2d_backward_simd"]

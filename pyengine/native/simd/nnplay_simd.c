@@ -239,3 +239,25 @@ EXPORT void nnp_im2col(const float *x, int n, int h, int w, int c, int kh, int k
           }
         }
 }
+
+// The adjoint of nnp_im2col: dx (N, H, W, C), zeroed here, += each cols row's cells at their input
+// positions (cells in the padding are dropped). Overlapping windows add up.
+EXPORT void nnp_col2im(const float *cols, int n, int h, int w, int c, int kh, int kw, int sh, int sw, int pt, int pl,
+                       int dh, int dw, int oh, int ow, float *dx) {
+  zero_floats(dx, n * h * w * c);
+  for (int b = 0; b < n; b++)
+    for (int r = 0; r < oh; r++)
+      for (int q = 0; q < ow; q++)
+        for (int i = 0; i < kh; i++) {
+          int yy = r * sh + i * dh - pt;
+          for (int j = 0; j < kw; j++, cols += c) {
+            int xx = q * sw + j * dw - pl;
+            if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+            float *dst = dx + (((long)b * h + yy) * w + xx) * c;
+            int ch = 0;
+            for (; ch + 4 <= c; ch += 4)
+              wasm_v128_store(dst + ch, wasm_f32x4_add(wasm_v128_load(dst + ch), wasm_v128_load(cols + ch)));
+            for (; ch < c; ch++) dst[ch] += cols[ch];
+          }
+        }
+}

@@ -148,7 +148,7 @@ def im2col_numpy(x, kh, kw, strides, pads, dilation):
     return win.reshape(n * oh * ow, kh * kw * c), oh, ow  # one contiguous copy
 
 
-def col2im(dcols, x_shape, kh, kw, oh, ow, strides, pads, dilation):
+def col2im_numpy(dcols, x_shape, kh, kw, oh, ow, strides, pads, dilation):
     """Adjoint of im2col: (N*OH*OW, KH*KW*C) -> (N, H, W, C), a KHxKW loop of strided +=."""
     n, h, w, c = x_shape
     (pt, pb), (pl, pr) = pads
@@ -273,11 +273,20 @@ def avgpool2d_backward(gy, counts, x_shape, pool_size, strides, pads):
 # ---- the WebAssembly SIMD kernels (issue 14): same contracts, float32 only ------------------------
 def im2col_simd(x, kh, kw, strides, pads, dilation):
     n, h, w, c = x.shape
-    if not simd.nhwc_fits(x) or (kh == kw == 1 and strides == (1, 1) and not any(pads[0] + pads[1])):
+    if not simd.nhwc_fits(x) or c <= 2 or (kh == kw == 1 and strides == (1, 1) and not any(pads[0] + pads[1])):
+        # C <= 2 (a grayscale input): NumPy's copy in (KH*KW*C, N*OH*OW) order is faster than one
+        # that moves C floats at a time, and the transposed view it returns suits nnp_sgemm as well
         return im2col_numpy(x, kh, kw, strides, pads, dilation)
     oh = out_size(h, pads[0][0] + pads[0][1], kh, strides[0], dilation[0])
     ow = out_size(w, pads[1][0] + pads[1][1], kw, strides[1], dilation[1])
     return simd.im2col(x, kh, kw, strides, pads, dilation, oh, ow), oh, ow
+
+
+def col2im_simd(dcols, x_shape, kh, kw, oh, ow, strides, pads, dilation):
+    n, h, w, c = x_shape
+    if dcols.dtype != np.float32 or dcols.size > simd._INT_MAX or n * h * w * c > simd._INT_MAX:
+        return col2im_numpy(dcols, x_shape, kh, kw, oh, ow, strides, pads, dilation)
+    return simd.col2im(dcols, x_shape, kh, kw, strides, pads, dilation, oh, ow)
 
 
 def maxpool2d_forward_simd(x, pool_size, strides, pads):
@@ -294,8 +303,8 @@ def maxpool2d_backward_simd(gy, idx, x_shape, pool_size, strides, pads):
 
 
 # What use_simd / use_einsum bind: the names the ops (through backends.current()) and conv2d here call.
-NUMPY_ROUTES = {"gemm": gemm, "im2col": im2col_numpy, "maxpool2d_forward": maxpool2d_forward_numpy,
-                "maxpool2d_backward": maxpool2d_backward_numpy}
-SIMD_ROUTES = {"gemm": gemm_simd, "im2col": im2col_simd, "maxpool2d_forward": maxpool2d_forward_simd,
-               "maxpool2d_backward": maxpool2d_backward_simd}
+NUMPY_ROUTES = {"gemm": gemm, "im2col": im2col_numpy, "col2im": col2im_numpy,
+                "maxpool2d_forward": maxpool2d_forward_numpy, "maxpool2d_backward": maxpool2d_backward_numpy}
+SIMD_ROUTES = {"gemm": gemm_simd, "im2col": im2col_simd, "col2im": col2im_simd,
+               "maxpool2d_forward": maxpool2d_forward_simd, "maxpool2d_backward": maxpool2d_backward_simd}
 _route(NUMPY_ROUTES)

@@ -27,7 +27,8 @@ def load(path):
     handle.nnp_maxpool_forward.argtypes = [p] + [i] * 12 + [p, p]
     handle.nnp_maxpool_backward.argtypes = [p, p] + [i] * 11 + [p]
     handle.nnp_im2col.argtypes = [p] + [i] * 14 + [p]
-    for name in ("nnp_maxpool_forward", "nnp_maxpool_backward", "nnp_im2col"):
+    handle.nnp_col2im.argtypes = [p] + [i] * 14 + [p]
+    for name in ("nnp_maxpool_forward", "nnp_maxpool_backward", "nnp_im2col", "nnp_col2im"):
         getattr(handle, name).restype = None
     _work = np.empty(max(handle.nnp_sgemm_work_floats(), 256 * 2048 + 128 * 256), dtype=np.float32)
     lib = handle
@@ -103,3 +104,13 @@ def im2col(x, kh, kw, strides, pads, dilation, oh, ow):
         lib.nnp_im2col(x.ctypes.data, n, h, w, c, kh, kw, strides[0], strides[1], pads[0][0], pads[1][0],
                        dilation[0], dilation[1], oh, ow, cols.ctypes.data)
     return cols
+
+
+def col2im(dcols, x_shape, kh, kw, strides, pads, dilation, oh, ow):
+    """The adjoint of im2col: dcols (N*OH*OW, KH*KW*C) -> dx (N, H, W, C) float32, overlaps summed."""
+    dcols = np.ascontiguousarray(dcols, dtype=np.float32)
+    n, h, w, c = x_shape
+    dx = np.empty((n, h, w, c), dtype=np.float32)
+    lib.nnp_col2im(dcols.ctypes.data, n, h, w, c, kh, kw, strides[0], strides[1], pads[0][0], pads[1][0],
+                   dilation[0], dilation[1], oh, ow, dx.ctypes.data)
+    return dx
