@@ -142,7 +142,7 @@ def test_window_nnplay_shows_the_active_backend_and_setbackend_switches_models(w
         return {first, type: typeof nnplay.setBackend, line: document.querySelector("#backend-active")?.textContent};
     }""")
     assert result["first"] in ("webgpu", "numpy") and result["type"] == "function"
-    assert "Training runs on" in result["line"]
+    assert "training runs on" in result["line"]
     # the RPC method behind nnplay.setBackend switches every live model, weights kept
     assert webgpu_booted.run("""
 from pyengine.backends.webgpu import switch
