@@ -70,6 +70,7 @@ class Model:
         self.last_batch_accuracy = None  # set instead of last_batch_output by the WebGPU backend
         self.backend_notice = None  # why the model is not on the backend it asked for (or None)
         self._gpu = None  # backends.webgpu.plan.GpuTrainer while training runs on WebGPU
+        self._auto = None  # "auto" on a real GPU: its state until it has timed both backends (switch.py)
         self.set_backend(normalized.backend)
 
     # ---- compute backend -----------------------------------------------------------------
@@ -191,11 +192,11 @@ class Model:
         return self._train_step_checked(x, y)
 
     def _train_step_checked(self, x, y):
-        if self._gpu is not None:
+        if self._gpu is not None or self._auto is not None:
             from .backends.webgpu import switch
             loss = switch.train_step(self, x, y)
             if loss is not None:
-                return loss  # else the GPU failed and the model fell back: run this step on NumPy
+                return loss  # else the GPU failed (or auto chose NumPy): run this step on NumPy
         self.last_batch_accuracy = None
         step = self.step_count + 1
         trainable = self.parameters()  # frozen layers' parameters are not trainable
