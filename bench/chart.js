@@ -3,7 +3,7 @@
 /* exported drawBenchChart */
 function drawBenchChart(result) {
   "use strict";
-  const COLORS = { "nnplay CPython (ref.)": "#9aa5b1", "nnplay NumPy": "#1f6feb", "nnplay WebGPU": "#8250df",
+  const COLORS = { "nnplay CPython (ref.)": "#9aa5b1", "nnplay NumPy": "#1f6feb", "nnplay WebGPU": "#8250df", "nnplay auto": "#2da44e",
                    "ConvNetJS": "#d29922", "TF.js cpu": "#e8590c", "TF.js webgpu": "#c92a2a" };
   const rows = result.rows;
   const panels = [

@@ -8,7 +8,8 @@
   startup  cold page load -> first training step, per stage
   memory   peak JS heap, ArrayBuffer/wasm memory while training the MNIST network
   scaling  examples/s as the batch size and the network width double
-Runners: nnplay on NumPy and on WebGPU (in the worker, Pyodide), ConvNetJS 0.3.0 and TensorFlow.js
+Runners: nnplay on NumPy, on WebGPU and on "auto" (train part: what auto picks, beside the two;
+it should be within 10% of the faster), in the worker (Pyodide), ConvNetJS 0.3.0 and TensorFlow.js
 4.22.0 layers on its cpu and webgpu backends (on the page's main thread), plus nnplay on CPython for
 reference. Prints Markdown tables, writes bench-results/bench.json and bench-results/bench.png.
 A cell a runner cannot fill says "n/a" and why; no number is ever made up.
@@ -38,6 +39,7 @@ from pyengine import presets  # noqa: E402
 PARTS = ("train", "kernels", "startup", "memory", "scaling")
 CPYTHON, NP, GPU, CNJS, TF_CPU, TF_GPU = (
     "nnplay CPython (ref.)", "nnplay NumPy", "nnplay WebGPU", "ConvNetJS", "TF.js cpu", "TF.js webgpu")
+AUTO = "nnplay auto"
 TFJS_BUNDLES = [ROOT / "node_modules" / "@tensorflow" / f"tfjs-{name}" / "dist" / f"tf-{name}.min.js"
                 for name in ("core", "layers", "backend-cpu", "backend-webgpu")]
 CONVNETJS_BUNDLE = ROOT / "node_modules" / "convnetjs" / "build" / "convnet.js"
@@ -96,7 +98,7 @@ def cell(result):
     if isinstance(result, dict) and result.get("na"):
         return {"na": result["na"]}
     if isinstance(result, dict) and isinstance(result.get("value"), (int, float)):
-        return {k: v for k, v in result.items() if k in ("value", "rates", "steps")}
+        return {k: v for k, v in result.items() if k in ("value", "rates", "steps", "backend", "reason")}
     return {"na": f"no result ({result!r:.80})"}
 
 
@@ -186,6 +188,7 @@ class Bench:
     def __init__(self, sizes, browser: Browser):
         self.sizes, self.b = sizes, browser
         self.rows: list[dict] = []
+        self.auto_checks: list[dict] = []  # train part: auto's examples/s against the faster backend
         self.webgpu_reason = None if browser.webgpu.get("available") else f"no WebGPU adapter: {browser.webgpu.get('reason')}"
 
     def add(self, part, case, runner, unit, result, **extra):
@@ -222,9 +225,25 @@ class Bench:
             py_args, js_args = dict(args, target_s=self.sizes["target_s"]), dict(args, targetS=self.sizes["target_s"])
             self.add("train", case, NP, "ex/s", self.nnplay("numpy", "train_rate", **py_args))
             self.add("train", case, GPU, "ex/s", self.nnplay("webgpu", "train_rate", **py_args))
+            self.add("train", case, AUTO, "ex/s", self.nnplay("auto", "train_rate", **py_args))
+            self.auto_summary(case)
             self.add("train", case, CNJS, "ex/s", self.b.call_js("convnetjsTrain", **js_args))
             self.add("train", case, TF_CPU, "ex/s", self.tfjs("cpu", "tfjsTrain", **js_args))
             self.add("train", case, TF_GPU, "ex/s", self.tfjs("webgpu", "tfjsTrain", **js_args))
+
+    def auto_summary(self, case):
+        """Print how "auto" did against the faster of NumPy and WebGPU in this page, and keep it."""
+        rows = {r["runner"]: r for r in self.rows if r["part"] == "train" and r["case"] == case}
+        auto, named = rows.get(AUTO, {}), [rows.get(NP, {}), rows.get(GPU, {})]
+        best = max((r for r in named if "value" in r), key=lambda r: r["value"], default=None)
+        if "value" not in auto or best is None:
+            return
+        share = auto["value"] / best["value"]
+        self.auto_checks.append({"case": case, "auto": auto["value"], "faster": best["runner"],
+                                 "faster_value": best["value"], "share": share, "chose": auto.get("backend"),
+                                 "reason": auto.get("reason")})
+        print(f"  {'':<8} {case:<34} auto = {100 * share:.0f}% of {best['runner']} "
+              f"(chose {auto.get('backend')}: {auto.get('reason')})", flush=True)
 
     def kernels(self):
         t = self.sizes["min_time"]
@@ -502,7 +521,7 @@ def main(argv=None) -> int:
                 getattr(bench, part)()
                 print(f"  [{part}: {time.monotonic() - t0:.1f} s]", flush=True)
             meta["seconds"] = round(time.monotonic() - started, 1)
-            result = {"meta": meta, "rows": bench.rows}
+            result = {"meta": meta, "rows": bench.rows, "auto": bench.auto_checks}
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / "bench.json").write_text(json.dumps(result, indent=1) + "\n")
             render_png(b.browser, result, args.out / "bench.png")
@@ -511,6 +530,9 @@ def main(argv=None) -> int:
         server.close()
     print(f"\nnnplay benchmark: {meta['command']}\n{meta['machine']}; Chromium {meta['chromium']} (headless); "
           f"WebGPU = SwiftShader (CPU-emulated) where no GPU\n" + tables(bench.rows))
+    for a in bench.auto_checks:
+        print(f"auto, {a['case']}: {a['auto']:,.0f} ex/s = {100 * a['share']:.0f}% of the faster backend "
+              f"({a['faster']}, {a['faster_value']:,.0f} ex/s); {a['reason']}")
     print(f"\nwrote {args.out / 'bench.json'} and {args.out / 'bench.png'} in {meta['seconds']} s")
     return 0
 

@@ -10,8 +10,8 @@
 //   writeBuffer(id, offset, array)     array: a NumPy array (PyProxy; its bytes are read in place)
 //   destroy(id)
 //   pipeline(key, code, constantsJson) -> id at once; the pipeline compiles in the background
-//                                      (createComputePipelineAsync), so the kernels a plan needs
-//                                      compile in parallel. Cached per device by key + constants,
+//                                      (createComputePipelineAsync, all at once) while Python
+//                                      records the rest. Cached per device by key + constants,
 //                                      shader modules by key: a second model, preset or reset of
 //                                      the same shapes compiles nothing.
 //   program(opsJson)                -> Promise<id>  waits for the pipelines it uses (rejecting with
@@ -177,7 +177,8 @@ export function pipeline(key, code, constantsJson = "{}") {
   const id = nextId++;
   pipelineCache.set(cacheKey, id);
   const started = performance.now();
-  const done = compilePipeline(device, key, code, JSON.parse(constantsJson)).then(
+  const dev = device;
+  const done = compilePipeline(dev, key, code, JSON.parse(constantsJson)).then(
     (created) => { objects.set(id, created); },
     (err) => { failedPipelines.set(id, err); },
   ).finally(() => {

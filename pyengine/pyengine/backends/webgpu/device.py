@@ -8,11 +8,11 @@ suspends Python with JSPI until the promise settles, so this API is synchronous.
 scripts/wgsl_run.py implements the same small interface with wgpu-py, so kernels.py runs on
 either: create_buffer, write, read, destroy, pipeline, program, run.
 
-Compiling: `pipeline()` returns a handle at once and gpu.js compiles in the background, so every
-kernel a training plan needs compiles in parallel; `program()` waits for them. Pipelines are cached
-per device (here and in gpu.js) by kernel and constants, so a second model, preset or reset of the
-same shapes compiles nothing. While a batch of new pipelines compiles, the page gets
-`{event: "gpu", phase: "compiling", kernels}` and then `{event: "gpu", phase: "ready", pipelines,
+Compiling: `pipeline()` returns a handle at once and gpu.js compiles in the background, all of a
+plan's new pipelines at once, while Python records the rest; `program()` waits for
+them. Pipelines are cached per device (here and in gpu.js) by kernel and constants, shader modules
+by kernel, so a second model, preset or reset of the same shapes compiles nothing. While a batch of
+new pipelines compiles, the page gets `{event: "gpu", phase: "compiling", adapter}` and then `{event: "gpu", phase: "ready", pipelines,
 seconds}` (or `phase: "failed", message`).
 
 Adapter facts: `info` holds GPUAdapter.info (vendor, architecture, device, description) and
