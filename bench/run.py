@@ -1,6 +1,6 @@
 """nnplay against its peers, side by side in one headless Chromium session.
 
-    python3 build.py bench [--tiny] [--only PART[,PART]] [--out DIR]
+    python3 build.py bench [--tiny] [--only PART[,PART]] [--out DIR] [--nets mnist,cifar] [--runners R,...]
 
 (build.py builds dist/ and runs this with .venv's Python.) Parts:
   train    training examples/s on ConvNetJS's MNIST and CIFAR-10 demo networks
@@ -40,6 +40,8 @@ PARTS = ("train", "kernels", "startup", "memory", "scaling")
 CPYTHON, NP, GPU, CNJS, TF_CPU, TF_GPU = (
     "nnplay CPython (ref.)", "nnplay NumPy", "nnplay WebGPU", "ConvNetJS", "TF.js cpu", "TF.js webgpu")
 AUTO = "nnplay auto"
+RUNNER_KEYS = {"cpython": CPYTHON, "numpy": NP, "webgpu": GPU, "auto": AUTO, "convnetjs": CNJS, "tfjs-cpu": TF_CPU,
+               "tfjs-webgpu": TF_GPU}
 TFJS_BUNDLES = [ROOT / "node_modules" / "@tensorflow" / f"tfjs-{name}" / "dist" / f"tf-{name}.min.js"
                 for name in ("core", "layers", "backend-cpu", "backend-webgpu")]
 CONVNETJS_BUNDLE = ROOT / "node_modules" / "convnetjs" / "build" / "convnet.js"
@@ -185,8 +187,9 @@ class WorkerCDP:
 
 
 class Bench:
-    def __init__(self, sizes, browser: Browser):
+    def __init__(self, sizes, browser: Browser, nets=("mnist", "cifar"), runners=None):
         self.sizes, self.b = sizes, browser
+        self.nets, self.runners = nets, runners  # train part: which nets, which runners (None: all)
         self.rows: list[dict] = []
         self.auto_checks: list[dict] = []  # train part: auto's examples/s against the faster backend
         self.webgpu_reason = None if browser.webgpu.get("available") else f"no WebGPU adapter: {browser.webgpu.get('reason')}"
@@ -215,21 +218,29 @@ class Bench:
         import engine_bench  # CPython reference: the same code the worker runs
 
         warmup = self.sizes["warmup"]
+        want = lambda runner: self.runners is None or runner in self.runners  # noqa: E731
         for name, spec, dataset in (("MNIST convnet", presets.convnetjs_mnist(), "mnist"),
                                     ("CIFAR-10 convnet", presets.convnetjs_cifar10(), CIFAR)):
-            batch, steps, repeats = self.sizes["train"]["mnist" if dataset == "mnist" else "cifar"]
+            net = "mnist" if dataset == "mnist" else "cifar"
+            if net not in self.nets:
+                continue
+            batch, steps, repeats = self.sizes["train"][net]
             case = f"{name} (batch {batch})"
             args = dict(spec=spec, dataset=dataset, batch=batch, steps=steps, repeats=repeats, warmup=warmup)
-            self.add("train", case, CPYTHON, "ex/s", engine_bench.train_rate(
-                mnist_path=str(harness.build.DIST / "data" / "mnist.bin"), target_s=self.sizes["target_s"], **args))
+            if want(CPYTHON):
+                self.add("train", case, CPYTHON, "ex/s", engine_bench.train_rate(
+                    mnist_path=str(harness.build.DIST / "data" / "mnist.bin"), target_s=self.sizes["target_s"], **args))
             py_args, js_args = dict(args, target_s=self.sizes["target_s"]), dict(args, targetS=self.sizes["target_s"])
-            self.add("train", case, NP, "ex/s", self.nnplay("numpy", "train_rate", **py_args))
-            self.add("train", case, GPU, "ex/s", self.nnplay("webgpu", "train_rate", **py_args))
-            self.add("train", case, AUTO, "ex/s", self.nnplay("auto", "train_rate", **py_args))
+            for runner, backend in ((NP, "numpy"), (GPU, "webgpu"), (AUTO, "auto")):
+                if want(runner):
+                    self.add("train", case, runner, "ex/s", self.nnplay(backend, "train_rate", **py_args))
             self.auto_summary(case)
-            self.add("train", case, CNJS, "ex/s", self.b.call_js("convnetjsTrain", **js_args))
-            self.add("train", case, TF_CPU, "ex/s", self.tfjs("cpu", "tfjsTrain", **js_args))
-            self.add("train", case, TF_GPU, "ex/s", self.tfjs("webgpu", "tfjsTrain", **js_args))
+            if want(CNJS):
+                self.add("train", case, CNJS, "ex/s", self.b.call_js("convnetjsTrain", **js_args))
+            if want(TF_CPU):
+                self.add("train", case, TF_CPU, "ex/s", self.tfjs("cpu", "tfjsTrain", **js_args))
+            if want(TF_GPU):
+                self.add("train", case, TF_GPU, "ex/s", self.tfjs("webgpu", "tfjsTrain", **js_args))
 
     def auto_summary(self, case):
         """Print how "auto" did against the faster of NumPy and WebGPU in this page, and keep it."""
@@ -473,7 +484,20 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="folder for bench.json and bench.png")
     parser.add_argument("--matmul", type=int, nargs="+", metavar="N",
                         help="square matmul sizes instead of the default ones (e.g. --matmul 2048: minutes on SwiftShader)")
+    parser.add_argument("--nets", default="mnist,cifar", help="train part: which nets (mnist, cifar)")
+    parser.add_argument("--runners", help="train part: only these runners, by key: " + ", ".join(RUNNER_KEYS)
+                        + " (e.g. numpy,webgpu,auto: auto against the two backends in a few minutes)")
     args = parser.parse_args(argv)
+    nets = tuple(n.strip() for n in args.nets.split(",") if n.strip())
+    if set(nets) - {"mnist", "cifar"}:
+        parser.error(f"unknown net(s) in --nets {args.nets}; choose from mnist, cifar")
+    runners = None
+    if args.runners:
+        keys = [r.strip() for r in args.runners.split(",") if r.strip()]
+        bad = [k for k in keys if k not in RUNNER_KEYS]
+        if bad:
+            parser.error(f"unknown runner(s) {', '.join(bad)}; choose from {', '.join(RUNNER_KEYS)}")
+        runners = {RUNNER_KEYS[k] for k in keys}
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
@@ -493,11 +517,13 @@ def main(argv=None) -> int:
     try:
         with sync_playwright() as p:
             b = Browser(p, server)
-            bench = Bench(sizes, b)
+            bench = Bench(sizes, b, nets, runners)
             meta = {
                 "command": "python3 build.py bench" + (" --tiny" if args.tiny else "")
                            + ("" if set(parts) == set(PARTS) else f" --only {','.join(parts)}")
-                           + (f" --matmul {' '.join(map(str, args.matmul))}" if args.matmul else ""),
+                           + (f" --matmul {' '.join(map(str, args.matmul))}" if args.matmul else "")
+                           + (f" --nets {','.join(nets)}" if set(nets) != {"mnist", "cifar"} else "")
+                           + (f" --runners {args.runners}" if args.runners else ""),
                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, {platform.system()}",
                 "chromium": b.version,
