@@ -104,6 +104,16 @@ def cell(result):
     return {"na": f"no result ({result!r:.80})"}
 
 
+def combine(results):
+    """One cell from several single-repeat train_rate results: the best rate, every rate, the first
+    failure if any failed."""
+    failed = next((r for r in results if not (isinstance(r, dict) and isinstance(r.get("value"), (int, float)))), None)
+    if failed is not None:
+        return failed
+    best = max(results, key=lambda r: r["value"])
+    return {**best, "rates": [r["value"] for r in results], "steps": [r.get("steps") for r in results]}
+
+
 class Browser:
     """One Chromium, one nnplay page with the peers injected, and CDP sessions for heap usage."""
 
@@ -231,9 +241,16 @@ class Bench:
                 self.add("train", case, CPYTHON, "ex/s", engine_bench.train_rate(
                     mnist_path=str(harness.build.DIST / "data" / "mnist.bin"), target_s=self.sizes["target_s"], **args))
             py_args, js_args = dict(args, target_s=self.sizes["target_s"]), dict(args, targetS=self.sizes["target_s"])
-            for runner, backend in ((NP, "numpy"), (GPU, "webgpu"), (AUTO, "auto")):
-                if want(runner):
-                    self.add("train", case, runner, "ex/s", self.nnplay(backend, "train_rate", **py_args))
+            # nnplay's three backends take turns, one repeat each per round, so that a machine whose load
+            # changes during the run slows them alike (auto against the faster backend is a ratio)
+            mine = [(runner, backend) for runner, backend in ((NP, "numpy"), (GPU, "webgpu"), (AUTO, "auto"))
+                    if want(runner)]
+            rounds = {runner: [] for runner, _ in mine}
+            for _ in range(repeats):
+                for runner, backend in mine:
+                    rounds[runner].append(self.nnplay(backend, "train_rate", **dict(py_args, repeats=1)))
+            for runner, _ in mine:
+                self.add("train", case, runner, "ex/s", combine(rounds[runner]))
             self.auto_summary(case)
             if want(CNJS):
                 self.add("train", case, CNJS, "ex/s", self.b.call_js("convnetjsTrain", **js_args))
@@ -485,6 +502,8 @@ def main(argv=None) -> int:
     parser.add_argument("--matmul", type=int, nargs="+", metavar="N",
                         help="square matmul sizes instead of the default ones (e.g. --matmul 2048: minutes on SwiftShader)")
     parser.add_argument("--nets", default="mnist,cifar", help="train part: which nets (mnist, cifar)")
+    parser.add_argument("--repeats", type=int, help="train part: repeats (rounds) per runner instead of 3 "
+                        "(more on a loaded machine, where the best of few is noisy)")
     parser.add_argument("--runners", help="train part: only these runners, by key: " + ", ".join(RUNNER_KEYS)
                         + " (e.g. numpy,webgpu,auto: auto against the two backends in a few minutes)")
     args = parser.parse_args(argv)
@@ -512,6 +531,8 @@ def main(argv=None) -> int:
     sizes = TINY if args.tiny else FULL
     if args.matmul:
         sizes = dict(sizes, matmul=args.matmul)
+    if args.repeats:
+        sizes = dict(sizes, train={net: (b, n, args.repeats) for net, (b, n, _) in sizes["train"].items()})
     started = time.monotonic()
     server = harness.Server()
     try:
@@ -523,7 +544,8 @@ def main(argv=None) -> int:
                            + ("" if set(parts) == set(PARTS) else f" --only {','.join(parts)}")
                            + (f" --matmul {' '.join(map(str, args.matmul))}" if args.matmul else "")
                            + (f" --nets {','.join(nets)}" if set(nets) != {"mnist", "cifar"} else "")
-                           + (f" --runners {args.runners}" if args.runners else ""),
+                           + (f" --runners {args.runners}" if args.runners else "")
+                           + (f" --repeats {args.repeats}" if args.repeats else ""),
                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, {platform.system()}",
                 "chromium": b.version,

@@ -3,7 +3,7 @@
 
     python3 scripts/wgsl_run.py             # a GPU machine: sets itself up and finishes in under 5 minutes
     python3 scripts/wgsl_run.py --smoke     # tiny sizes, for a CPU adapter (Mesa's lavapipe)
-    options: --check-only  --sizes 256,512,1024,2048  --time-limit 270  --json FILE
+    options: --check-only  --sizes 256,512,1024,2048  --time-limit SECONDS  --json FILE
 
 What it runs, in order, on the best adapter wgpu-native finds (a discrete GPU over an integrated one
 over a CPU emulation; Vulkan on Linux):
@@ -512,13 +512,14 @@ def main():
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (a CPU adapter such as lavapipe)")
     parser.add_argument("--check-only", action="store_true", help="compile and compare with NumPy, no timings")
     parser.add_argument("--sizes", help="matmul sizes to time (default 256,512,1024,2048; --smoke 64,128)")
-    parser.add_argument("--time-limit", type=float, default=270.0,
-                        help="seconds from start after which timing sections are skipped (default 270)")
+    parser.add_argument("--time-limit", type=float,
+                        help="seconds from start after which timing sections are skipped (default 270; "
+                             "on a CPU adapter 600)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    deadline = STARTED + args.time_limit
     dev = WgpuDevice()
     smoke = args.smoke or dev.is_cpu
+    deadline = STARTED + (args.time_limit or (600.0 if dev.is_cpu else 270.0))
     peak_key, peak = peak_tflops(dev.info["device"])
     log(f"wgpu {wgpu.__version__}, numpy {np.__version__}, Python {sys.version.split()[0]}")
     log("adapters: " + "; ".join(dev.all_adapters))
