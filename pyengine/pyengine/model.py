@@ -196,7 +196,7 @@ class Model:
             from .backends.webgpu import switch
             loss = switch.train_step(self, x, y)
             if loss is not None:
-                return loss  # else the GPU failed (or auto chose NumPy): run this step on NumPy
+                return loss  # else the GPU failed and the model fell back: run this step on NumPy
         self.last_batch_accuracy = None
         step = self.step_count + 1
         trainable = self.parameters()  # frozen layers' parameters are not trainable
