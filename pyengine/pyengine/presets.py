@@ -92,7 +92,7 @@ def playground_presets():
         {"type": "dense", "units": 16, "activation": "tanh"},
         {"type": "dense", "units": 16, "activation": "tanh"},
         {"type": "dense", "units": 2}],
-        "loss": "softmax_cross_entropy", "optimizer": {"type": "adam", "lr": 0.03}, "seed": 0}
+        "loss": "softmax_cross_entropy", "optimizer": {"type": "adam", "lr": 0.01}, "seed": 0}
     lenet = {"input": [28, 28, 1], "layers": [
         {"type": "conv2d", "filters": 6, "kernel_size": 5, "padding": "same", "activation": "relu"},
         {"type": "maxpool2d", "pool_size": 2},

@@ -4,7 +4,7 @@ import pytest
 MLP = {"input": [2], "layers": [{"type": "dense", "units": 16, "activation": "tanh"},
                                 {"type": "dense", "units": 16, "activation": "tanh"},
                                 {"type": "dense", "units": 2}],
-       "loss": "softmax_cross_entropy", "optimizer": {"type": "adam", "lr": 0.03}, "seed": 0}
+       "loss": "softmax_cross_entropy", "optimizer": {"type": "adam", "lr": 0.01}, "seed": 0}
 
 
 @pytest.mark.timeout(240)
@@ -71,5 +71,5 @@ def test_pause_save_load_and_errors_through_window_nnplay(booted):
     assert "ModelFileError" in r["corrupt"]
     assert "units" in r["badSpec"]
     assert "unknown dataset 'nope'" in r["badData"]
-    assert "steps must be a positive whole number" in r["badTrain"] and r["errors"]
+    assert "steps must be a positive integer" in r["badTrain"] and r["errors"]
     assert "keras.Model" in r["code"]

@@ -67,7 +67,7 @@ def test_the_spiral_trains_to_95_percent_by_clicks_and_the_heatmap_changes(ui):
     wait_until(ui, "document.querySelector('#totals').textContent.includes('354 parameters')")
     before = ui.evaluate("document.querySelector('#heatmap').toDataURL()")
     # The steps between reaching 95% at an epoch's end and the pause taking effect can move the
-    # accuracy again (lr 0.03, batch 16; many steps on a loaded machine): play on until the paused model has it.
+    # accuracy again (lr 0.01, batch 16; many steps on a loaded machine): play on until the paused model has it.
     for _ in range(3):
         play_until(ui, "Number(document.querySelector('#val-accuracy').dataset.value) >= 0.95", 120)
         if ui.evaluate("nnplay.evaluate()")["accuracy"] >= 0.95:

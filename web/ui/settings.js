@@ -36,7 +36,7 @@ export const SETTINGS = [
     options: ["softmax_cross_entropy", "binary_cross_entropy", "mse", "mae", "huber", "hinge"], of: lossType },
   { key: "optimizer", label: "Optimizer", group: "train", type: "select", default: "adam",
     options: ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw"], of: optimizerType },
-  { key: "lr", label: "Learning rate", group: "train", type: "number", default: 0.03, min: 0, max: 10, step: 0.001,
+  { key: "lr", label: "Learning rate", group: "train", type: "number", default: 0.01, min: 0, max: 10, step: 0.001,
     of: (st) => opt(st)?.lr },
   { key: "momentum", label: "Momentum", group: "train", type: "number", default: 0.9, min: 0, max: 0.999, step: 0.01,
     when: (s) => s.optimizer === "momentum" || s.optimizer === "nesterov", of: (st) => opt(st)?.momentum },
