@@ -73,11 +73,14 @@ def shot(page, name):
     page.screenshot(path=str(ARTIFACTS / f"demo-{name}.png"), full_page=True)
 
 
+@pytest.mark.timeout(420)
 def test_optimizer_race_every_optimizer_lowers_the_loss_and_adam_beats_sgd(context, server):
     page, errors = open_demo(context, server, "race")
     first = view(page)
     assert first["steps"] == 0
-    v = play_for(page, 8, min_steps=101)
+    # Adam needs about 1,000 steps to pass 0.5 on this spiral (CPython, seed 0): on a loaded machine
+    # 8 s is far fewer, so play on until it has learned (the check is what was learned, not how fast).
+    v = play_for(page, 8, min_steps=101, until=lambda v: v["loss"]["adam"] < 0.45, timeout_s=200)
     shot(page, "race")
     assert v["steps"] > 100, v["steps"]
     losses = v["loss"]
