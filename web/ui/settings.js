@@ -101,7 +101,14 @@ export function fromOldSettings(saved, notes = [], from = "link") {
   const [values, problems] = sanitize(saved.settings);
   if (problems.length) notes.push(`Some settings in the ${from} were ignored: ${problems.join("; ")}`);
   let spec = saved.spec;
-  if (spec && typeof spec === "object" && !Array.isArray(spec)) spec = { ...spec, backend: values.backend };
+  if (spec && typeof spec === "object" && !Array.isArray(spec)) {
+    // the old page built the optimizer from these settings (and kept the backend beside the spec)
+    const given = saved.settings && typeof saved.settings === "object" ? saved.settings : {};
+    const optimizer = typeof spec.optimizer === "object" && spec.optimizer ? { ...spec.optimizer } : {};
+    for (const key of ["lr", "l1", "l2", "momentum"]) if (Object.hasOwn(given, key)) optimizer[key] = values[key];
+    if (Object.hasOwn(given, "optimizer")) optimizer.type = values.optimizer;
+    spec = { ...spec, backend: values.backend, ...(Object.keys(optimizer).length ? { optimizer } : {}) };
+  }
   return { ...saved, spec, settings: undefined,
     data: { name: values.dataset, options: dataOptions(values) },
     train: { batchSize: values.batchSize, earlyStopping: values.patience > 0 ? values.patience : null } };
