@@ -533,6 +533,15 @@ class App {
       if (preset) saved = { spec: preset.spec, data: { name: preset.dataset } };
       else notes.push(`There is no preset "${this.options.preset}"; the default network is shown.`);
     }
+    const name = saved?.data?.name;
+    if ((name === "images" || name === "csv") && !this.uploadOptions(saved.data)) { // uploads never travel in a link
+      notes.push(name === "images"
+        ? "This network was trained on uploaded images, which a link never carries: under “Upload images per class”, "
+          + "pick images for at least two classes and press “Use these images”. The default data is loaded meanwhile."
+        : "This network was trained on an uploaded CSV, which a link never carries: pick the file under “Upload a CSV”. "
+          + "The default data is loaded meanwhile.");
+      saved = { ...saved, data: undefined };
+    }
     await this.restoreFrom(saved, shared ? "link" : "autosave", notes);
   }
 
