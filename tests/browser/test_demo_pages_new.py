@@ -156,6 +156,7 @@ def test_dilation_draws_receptive_fields_that_grow_exponentially(phone, server):
     page.close()
 
 
+@pytest.mark.timeout(480)
 def test_vgg_inception_and_5x5_train_side_by_side_with_their_costs_and_fields(phone, server):
     page, errors = open_demo(phone, server, "vgg")
     fits_the_phone(page)
@@ -169,9 +170,8 @@ def test_vgg_inception_and_5x5_train_side_by_side_with_their_costs_and_fields(ph
     print(f"vgg ({phone[1]}): {v['steps']} steps in {seconds:.0f} s, "
           f"{[(n['name'], round(n['test_accuracy'], 3)) for n in v['nets']]}, {backends}")
     assert met, [(n["name"], n["test_accuracy"]) for n in v["nets"]]
-    assert backends["inception module"] == "numpy"  # concat branches: the WebGPU trainer runs sequential nets only
-    if phone[1] == "webgpu":
-        assert backends["two 3x3 convs (VGG)"] == "webgpu" and backends["one 5x5 conv"] == "webgpu", backends
+    # the WebGPU plan covers joins too: with an adapter all three nets train there
+    assert set(backends.values()) == {phone[1]}, backends
     assert page.locator("#table tr").count() == 4
     fits_the_phone(page)
     shots(page, phone, "vgg")
