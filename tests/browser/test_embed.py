@@ -57,7 +57,7 @@ def test_widgets_boot_lazily_in_turn_train_and_keep_separate_state(browser, serv
         page.screenshot(path=str(ARTIFACTS / "embed-two-widgets.png"), full_page=True)
         mnist.click("[data-testid=play]")  # pausing one leaves the other as it was
         poll(mnist, "document.querySelector('#btn-play').textContent.includes('Play')", 60)
-        assert spiral.evaluate("Boolean(nnplayApp.training)")
+        assert spiral.evaluate("Boolean(nnplayApp.state?.training)")
         # element.nnplay (the postMessage bridge, same origin here) drives a widget from the page.
         spec = page.evaluate("document.getElementById('mnist-widget').nnplay.getSpec()")
         assert spec == mnist.evaluate("nnplay.getSpec()")
@@ -67,7 +67,7 @@ def test_widgets_boot_lazily_in_turn_train_and_keep_separate_state(browser, serv
         lenet = frame_of(page, "lenet-widget")
         poll(spiral, "document.body.dataset.pausedOffscreen === 'true'", 30)
         assert spiral.evaluate("document.body.dataset.onScreen") == "false"
-        poll(spiral, "!nnplayApp.training", 30)
+        poll(spiral, "!nnplayApp.state?.training", 30)
         held = spiral.evaluate(EXAMPLES)
         time.sleep(1.5)
         assert spiral.evaluate(EXAMPLES) == held
@@ -76,7 +76,7 @@ def test_widgets_boot_lazily_in_turn_train_and_keep_separate_state(browser, serv
         assert lenet.evaluate("nnplay.getSpec()")["input"] == [28, 28, 1]
         # ... and resumes when it is back in view.
         page.evaluate("document.getElementById('spiral-widget').scrollIntoView()")
-        poll(spiral, "document.body.dataset.pausedOffscreen === 'false' && Boolean(nnplayApp.training)", 30)
+        poll(spiral, "document.body.dataset.pausedOffscreen === 'false' && Boolean(nnplayApp.state?.training)", 30)
         poll(spiral, f"{EXAMPLES}.then(n => n > {held})", 60)
         assert not [m for m in console if "Content Security Policy" in m]
     finally:

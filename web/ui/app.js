@@ -162,7 +162,10 @@ class App {
     const reset = before && (state.counters.step < before.counters.step || (state.counters.examples === 0 && before.counters.examples > 0));
     if (reset) this.charts.reset();
     if (!playing) this.refreshViews(true);
-    if (this.ready) this.saveSoon();
+    if (this.ready) {
+      this.showLink(); // at once (the autosave below waits for changes to settle)
+      this.saveSoon();
+    }
     document.body.dataset.revision = String(state.revision);
   }
 
@@ -463,14 +466,19 @@ class App {
     return null;
   }
 
+  /** The address bar, the share field and the embed snippet hold the current state's link. */
+  showLink() {
+    const link = shareURL(this.linkState());
+    history.replaceState(null, "", link);
+    $("#share-url").value = location.href;
+    $("#embed-snippet").value = embedSnippet(link);
+  }
+
   saveSoon(delay = 1500) {
     clearTimeout(this.saveTimer);
     this.saveTimer = setTimeout(async () => {
       if (!this.ready || !this.state) return; // a restarting worker has nothing worth keeping
-      const link = shareURL(this.linkState());
-      history.replaceState(null, "", link);
-      $("#share-url").value = location.href;
-      $("#embed-snippet").value = embedSnippet(link);
+      this.showLink();
       try {
         const snap = await this.nnplay.call("playground.snapshot");
         this.snapshot = { ...snap, savedAt: Date.now() };
