@@ -275,7 +275,7 @@ class App {
 
   networkEdited() {
     clearTimeout(this.editTimer);
-    this.editTimer = setTimeout(() => this.sendBuilderSpec(), EDIT_DEBOUNCE_MS);
+    this.editTimer = setTimeout(() => { this.editTimer = null; this.sendBuilderSpec(); }, EDIT_DEBOUNCE_MS);
   }
 
   /** The builder's network as a spec: its input field and layers, the state's loss, optimizer and backend. */
@@ -317,7 +317,14 @@ class App {
       await this.loadData(values.dataset, dataOptions(values));
     } else if (key === "batchSize") await this.request(() => this.nnplay.setTrainSettings({ batchSize: value }));
     else if (key === "patience") await this.request(() => this.nnplay.setTrainSettings({ earlyStopping: value > 0 ? value : null }));
-    else if (this.state?.spec) await this.request(() => this.nnplay.setSpec(specWith(this.state.spec, key, value)));
+    else if (this.state?.spec) {
+      if (this.editTimer) { // a builder edit still waiting: send it first, so the change applies to it
+        clearTimeout(this.editTimer);
+        this.editTimer = null;
+        await this.sendBuilderSpec();
+      }
+      await this.request(() => this.nnplay.setSpec(specWith(this.state.spec, key, value)));
+    }
     this.render(this.state); // a refused value goes back to what the state says
   }
 
