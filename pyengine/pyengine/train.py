@@ -228,7 +228,7 @@ class Trainer:
             self.end_epoch()
         return event
 
-    def end_epoch(self, partial=False):
+    def end_epoch(self):
         """Record the epoch's metrics (training: averages over its batches, as Keras reports them;
         validation: a pass over the validation data) and check early stopping."""
         m = self.model
@@ -361,7 +361,7 @@ def fit(model, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_d
     if reason == "steps":
         reason = "max_steps" if steps < full else "epochs"
     if trainer.batch and not trainer.stopped:  # stopped mid-epoch: report the partial epoch too
-        trainer.end_epoch(partial=True)
+        trainer.end_epoch()
     history = trainer.history()
     history["stopped"] = reason
     trainer.emit({"event": "end", "reason": reason, "history": history})

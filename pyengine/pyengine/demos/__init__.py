@@ -18,10 +18,8 @@ The page side is web/demos/ (one page per demo, shared helpers in demo.js).
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import importlib
-import time
 
 import numpy as np
 
