@@ -691,12 +691,8 @@ def _build(verbose: bool) -> dict:
         "stages": {
             "runtime": {"files": list(PYODIDE_CORE[1:]), "bytes": sum(size(f) for f in PYODIDE_CORE[1:])},
             "numpy": {"files": [entries["numpy"]["file_name"]], "bytes": size(entries["numpy"]["file_name"])},
-            "engine": {
-                "files": [entries["micropip"]["file_name"], entries["packaging"]["file_name"], engine_wheel.name],
-                "bytes": sum(
-                    size(f) for f in (entries["micropip"]["file_name"], entries["packaging"]["file_name"], engine_wheel.name)
-                ),
-            },
+            # the engine wheel is unpacked into site-packages (micropip is served for the learner, not loaded)
+            "engine": {"files": [engine_wheel.name], "bytes": size(engine_wheel.name)},
         },
         "mnist": {"path": "data/mnist.bin", "bytes": size("data/mnist.bin")},
         "simd": {"path": SIMD_DIST, "bytes": size(SIMD_DIST), "sha256": sha256_file(DIST / SIMD_DIST)},
