@@ -76,21 +76,37 @@ function reportProgress(stage, state, extra = {}) {
   emit("progress", { stage, state, loaded: Math.min(loaded[stage], total), total, ...extra });
 }
 
+function counted(stage, bytes) {
+  loaded[stage] += bytes;
+  const now = performance.now();
+  if (now - lastReport > 50) {
+    lastReport = now;
+    reportProgress(stage, "loading");
+  }
+}
+
+async function countBytes(stage, reader) {
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    counted(stage, value.byteLength);
+  }
+}
+
 self.fetch = async (input, init) => {
   const response = await nativeFetch(input, init);
   const stage = currentStage;
   // The wasm module goes to instantiateStreaming as fetch gave it: only a response that came from the
   // network or the HTTP cache lets Chromium keep the compiled (and optimised) code in its code cache,
   // so that later boots skip compiling and start on fast code. Its bytes count when the stage ends.
-  if (!stage || !response.body || /\.wasm$/.test(new URL(response.url || String(input), BASE).pathname)) return response;
+  if (!stage || !response.body) return response;
+  if (/\.wasm$/.test(new URL(response.url || String(input), BASE).pathname)) {
+    countBytes(stage, response.clone().body.getReader()).catch(() => {}); // a copy is read for the progress bar
+    return response;
+  }
   const counter = new TransformStream({
     transform(chunk, controller) {
-      loaded[stage] += chunk.byteLength;
-      const now = performance.now();
-      if (now - lastReport > 50) {
-        lastReport = now;
-        reportProgress(stage, "loading");
-      }
+      counted(stage, chunk.byteLength);
       controller.enqueue(chunk);
     },
   });
