@@ -661,11 +661,15 @@ def _build(verbose: bool) -> dict:
     # 6. the web page
     web_files = [p for p in WEB.rglob("*") if p.is_file()]
     for p in web_files:
-        copy_if_changed(p, DIST / p.relative_to(WEB))
+        if p != WEB / "index.html":
+            copy_if_changed(p, DIST / p.relative_to(WEB))
         produced.add(p.relative_to(WEB).as_posix())
+    # index.html names every module main.js imports (modulepreload): one round of requests, not one per level
+    index_html = with_module_preloads((WEB / "index.html").read_text(), "main.js")
+    write_if_changed(DIST / "index.html", index_html.encode())
     # 6a. the widget page <nn-playground> frames: index.html with embed-widget.js (main.js plus the
     # host bridge) in place of main.js, under its own name so a server can let any site frame it alone
-    write_if_changed(DIST / "embed.html", widget_page((WEB / "index.html").read_text()).encode())
+    write_if_changed(DIST / "embed.html", widget_page(index_html).encode())
     produced.add("embed.html")
 
     # 6b. the UI's libraries, named files only, each with its licence
@@ -725,6 +729,35 @@ def _build(verbose: bool) -> dict:
 
 MAIN_SCRIPT_TAG = '<script type="module" src="main.js"></script>'
 WIDGET_SCRIPT_TAG = '<script type="module" src="embed-widget.js"></script>'
+
+
+STATIC_IMPORT_RE = re.compile(r"""^\s*(?:import|export)\s[^;]*?\bfrom\s*["'](\.{1,2}/[^"']+)["']|^\s*import\s*["'](\.{1,2}/[^"']+)["']""",
+                              re.M)
+
+
+def module_graph(entry: str) -> list[str]:
+    """The web/ modules `entry` imports statically, directly or not (paths relative to web/), in import order."""
+    seen: list[str] = []
+    todo = [entry]
+    while todo:
+        rel = todo.pop(0)
+        path = WEB / rel
+        if not path.exists():  # generated (catalogue.js, build-info.js) or vendored: no imports of ours
+            continue
+        for a, b in STATIC_IMPORT_RE.findall(path.read_text()):
+            target = (Path(rel).parent / (a or b)).as_posix()
+            target = os.path.normpath(target)
+            if target not in seen and target != entry:
+                seen.append(target)
+                todo.append(target)
+    return seen
+
+
+def with_module_preloads(index_html: str, entry: str) -> str:
+    """index.html with a <link rel="modulepreload"> per module of `entry`'s import graph before its script tag
+    (the browser fetches them all at once instead of one import level after the other)."""
+    links = "".join(f'  <link rel="modulepreload" href="{m}">\n' for m in module_graph(entry))
+    return index_html.replace("  " + MAIN_SCRIPT_TAG, links + "  " + MAIN_SCRIPT_TAG, 1)
 
 
 def widget_page(index_html: str) -> str:

@@ -1012,18 +1012,19 @@ def first_screen():
     build time and writes dist/catalogue.json, so it cannot drift from the engine the worker loads).
 
     {catalogue: playground.catalogue's reply, state: the state a fresh session's start-up gives (with
-    no backend chosen yet: that depends on the browser), checks: [{spec, check}] for the default
-    network and every preset as the state would hold them (the builder's shapes and counts)}."""
+    no backend chosen yet: that depends on the browser), checks: [{preset, spec, check}] for the
+    default network (preset None) and every preset, as the state would hold them (the builder's shapes and
+    counts)}."""
     import asyncio
 
     session = Session()
     emitter, rpc._emitter = rpc._emitter, None  # a private session: it announces nothing
     try:
         state = asyncio.run(session.restore(None))["state"]
-        checks = [{"spec": state["spec"], "check": session.check_spec(state["spec"])}]
-        for p in _presets.playground_presets().values():
+        checks = [{"preset": None, "spec": state["spec"], "check": session.check_spec(state["spec"])}]
+        for key, p in _presets.playground_presets().items():
             spec = session.set_spec(p["spec"], keep_weights=False)["spec"]
-            checks.append({"spec": spec, "check": session.check_spec(spec)})
+            checks.append({"preset": key, "spec": spec, "check": session.check_spec(spec)})
     finally:
         rpc._emitter = emitter
     state = {**state, "revision": -1, "backend": {"requested": state["spec"].get("backend", "auto"),

@@ -72,7 +72,11 @@ export function showFirstScreen(nnplay, first, options = pageOptions()) {
   app = new App(nnplay, first.catalogue, options, first);
   window.nnplayApp = app;
   if (first.state) {
-    app.render(first.state);
+    // `?preset=` (every widget has one): that network, and its data's name, until Python has loaded it
+    const preset = own(first.catalogue.presets, options.preset);
+    const entry = preset && first.checks.find((c) => c.preset === options.preset);
+    const data = !preset || preset.dataset === first.state.data.name ? first.state.data : { name: preset.dataset, options: {} };
+    app.render(entry ? { ...first.state, spec: entry.spec, data, fit: null } : first.state);
     document.body.dataset.app = "provisional";
   }
   return app;
@@ -240,6 +244,10 @@ class App {
 
   renderData(d, before) {
     if (!d) return;
+    if (!d.input_shape) { // the first screen, for data Python has not loaded yet
+      $("#data-info").textContent = `${d.name}: loaded as soon as Python is ready`;
+      return;
+    }
     const info = `${d.name}: ${d.train} training and ${d.val} validation examples, input [${d.input_shape.join(", ")}]`
       + (d.classes.length ? `, classes ${d.classes.join(" ")}` : ", numeric targets (regression)");
     $("#data-info").textContent = info;
