@@ -5,7 +5,7 @@
 (build.py builds dist/ and runs this with .venv's Python.) Parts:
   train    training examples/s on ConvNetJS's MNIST and CIFAR-10 demo networks
   kernels  matmul and conv2d GFLOP/s at several sizes
-  startup  cold page load -> first training step, per stage
+  startup  cold and warm page loads -> first screen, nnplay.ready, first training step, per stage
   memory   peak JS heap, ArrayBuffer/wasm memory while training the MNIST network
   scaling  examples/s as the batch size and the network width double
   profile  ms per training step in matrix products, im2col/col2im, pooling and the rest (NumPy engine)
@@ -45,6 +45,7 @@ TFJS_BUNDLES = [ROOT / "node_modules" / "@tensorflow" / f"tfjs-{name}" / "dist" 
 CONVNETJS_BUNDLE = ROOT / "node_modules" / "convnetjs" / "build" / "convnet.js"
 CHROMIUM_FLAGS = ("--enable-unsafe-webgpu",)  # WebGPU in headless Chromium: SwiftShader (CPU) without a GPU
 CIFAR = [32, 32, 3]  # the synthetic stand-in's shape (see engine_bench.synthetic_images)
+NP_WARM, GPU_WARM = "nnplay NumPy, warm", "nnplay WebGPU, warm"  # start-up from the memory snapshot (issue 19)
 SIMD = "nnplay NumPy + SIMD"  # the NumPy engine on the WebAssembly SIMD kernels (NP: on einsum, pure NumPy)
 
 # Sizes: full, and --tiny (CI: proves every path works in seconds).
@@ -329,51 +330,24 @@ class Bench:
                 f"batch: {batch}, steps: {steps}, repeats: 1, warmup: 0, yieldEachStep: true}})")
 
     def startup(self):
-        """Fresh browser context per run (empty cache): page load -> nnplay.ready -> MNIST -> build -> step 1.
+        """Per run a fresh browser context (empty caches): a cold page load, then a second page in the same
+        context: a warm start (Python from the memory snapshot, files and compiled wasm from the caches).
+        Each: first screen (ms from navigation to the builder drawn from the build's catalogue), page load,
+        nnplay.ready, MNIST, build, the first train_step on NumPy, then the same net on WebGPU (device set-up
+        in "build model"; the pipelines compile in its first step).
         Peers: blank page -> their bundles injected from disk -> build -> first step on one batch."""
         runs = self.sizes["startup_runs"]
-        server = self.b.server
-        nnplay_runs, peer_runs = [], {CNJS: [], TF_CPU: [], TF_GPU: []}
-        build_code = ("import pyengine\nfrom pyengine import data\nfrom pyengine.presets import convnetjs_mnist\n"
-                      "images, labels = data.load_mnist('/data/mnist.bin')\n"
-                      "x, y = data.mnist_arrays(images[:20], labels[:20], crop=24)\n"
-                      "model = pyengine.build({**convnetjs_mnist(), 'backend': 'numpy'})")
-        gpu_reason = self.webgpu_reason or self.b.run_python("webgpu_unavailable()")
-        gpu_code = ("gpu_model = pyengine.build({**convnetjs_mnist(), 'backend': 'webgpu'})\n"
-                    "getattr(gpu_model, 'backend', 'numpy'), getattr(gpu_model, 'backend_notice', None)")
-        gpu_runs = []
+        self.gpu_reason = self.webgpu_reason or self.b.run_python("webgpu_unavailable()")
+        results = {NP: [], GPU: [], NP_WARM: [], GPU_WARM: []}
+        peer_runs = {CNJS: [], TF_CPU: [], TF_GPU: []}
         for _ in range(runs):
             context = self.b.browser.new_context()
-            page = context.new_page()
-            t0 = time.perf_counter()
-            page.goto(server.url)
-            t_load = time.perf_counter()
-            ready = harness.wait_ready(page)
-            t_ready = time.perf_counter()
-            page.evaluate("nnplay.loadMnist()")
-            t_mnist = time.perf_counter()
-            page.evaluate("code => nnplay.runPython(code)", build_code)
-            t_build = time.perf_counter()
-            page.evaluate("nnplay.runPython('model.train_step(x, y)')")
-            t_step = time.perf_counter()
-            if not gpu_reason:  # then the same on WebGPU, in the same page (device set-up counts here)
-                t_g0 = time.perf_counter()
-                on, notice = page.evaluate("code => nnplay.runPython(code)", gpu_code)
-                t_g1 = time.perf_counter()
-                if on != "webgpu":
-                    gpu_reason = f"the model runs on {on}: {notice}"
-                else:
-                    page.evaluate("nnplay.runPython('gpu_model.train_step(x, y)')")
-                    t_g2 = time.perf_counter()
-                    base = t_mnist - t0
-                    gpu_runs.append({"page load": t_load - t0, "boot (nnplay.ready)": t_ready - t_load,
-                                     "MNIST load": t_mnist - t_ready, "build model": t_g1 - t_g0,
-                                     "first train_step": t_g2 - t_g1, "total": base + t_g2 - t_g0})
+            for np_runner, gpu_runner in ((NP, GPU), (NP_WARM, GPU_WARM)):
+                np_run, gpu_run = self._nnplay_startup(context, warm=np_runner == NP_WARM)
+                results[np_runner].append(np_run)
+                if gpu_run:
+                    results[gpu_runner].append(gpu_run)
             context.close()
-            nnplay_runs.append({"page load": t_load - t0, "boot (nnplay.ready)": t_ready - t_load,
-                                "MNIST load": t_mnist - t_ready, "build model": t_build - t_mnist,
-                                "first train_step": t_step - t_build, "total": t_step - t0,
-                                "boot stages (worker)": {k: v / 1000 for k, v in ready["timings"].items()}})
             for runner in peer_runs:
                 if runner == TF_GPU and self.webgpu_reason:
                     continue
@@ -382,16 +356,75 @@ class Bench:
                 except Exception as e:  # noqa: BLE001 - reported in the cell
                     peer_runs[runner] = f"failed: {str(e).splitlines()[0][:120]}"
                     break
-        self._add_startup(NP, nnplay_runs)
-        if gpu_runs and not gpu_reason:
-            self._add_startup(GPU, gpu_runs)
-        else:
-            self.add("startup", "total", GPU, "s", {"na": gpu_reason})
-        for runner, results in peer_runs.items():
-            if not results or isinstance(results, str):
-                self.add("startup", "total", runner, "s", {"na": results or self.webgpu_reason})
+        for runner in (NP, NP_WARM):
+            self._add_startup(runner, results[runner])
+        for runner in (GPU, GPU_WARM):
+            if results[runner] and not self.gpu_reason:
+                self._add_startup(runner, results[runner])
             else:
-                self._add_startup(runner, results)
+                self.add("startup", "total", runner, "s", {"na": self.gpu_reason})
+        for runner, found in peer_runs.items():
+            if not found or isinstance(found, str):
+                self.add("startup", "total", runner, "s", {"na": found or self.webgpu_reason})
+            else:
+                self._add_startup(runner, found)
+
+    _BUILD_CODE = ("import pyengine\nfrom pyengine import data\nfrom pyengine.presets import convnetjs_mnist\n"
+                   "images, labels = data.load_mnist('/data/mnist.bin')\n"
+                   "x, y = data.mnist_arrays(images[:20], labels[:20], crop=24)\n"
+                   "model = pyengine.build({**convnetjs_mnist(), 'backend': 'numpy'})")
+    _GPU_CODE = ("gpu_model = pyengine.build({**convnetjs_mnist(), 'backend': 'webgpu'})\n"
+                 "getattr(gpu_model, 'backend', 'numpy'), getattr(gpu_model, 'backend_notice', None)")
+
+    def _nnplay_startup(self, context, warm):
+        """One page load in `context` -> (NumPy run, WebGPU run or None). Checks that a warm start really
+        restored the snapshot (and a cold one did not), and waits until a cold one has stored it."""
+        page = context.new_page()
+        t0 = time.perf_counter()
+        page.goto(self.b.server.url)
+        t_load = time.perf_counter()
+        ready = harness.wait_ready(page)
+        t_ready = time.perf_counter()
+        start = ready.get("start", {})
+        if (start.get("kind") == "warm") != warm:
+            raise RuntimeError(f"expected a {'warm' if warm else 'cold'} start, got {start}")
+        first_screen = float(page.evaluate("document.body.dataset.firstScreen")) / 1000
+        page.evaluate("nnplay.loadMnist()")
+        t_mnist = time.perf_counter()
+        page.evaluate("code => nnplay.runPython(code)", self._BUILD_CODE)
+        t_build = time.perf_counter()
+        page.evaluate("nnplay.runPython('model.train_step(x, y)')")
+        t_step = time.perf_counter()
+        gpu_run = None
+        if not self.gpu_reason:  # then the same on WebGPU, in the same page
+            t_g0 = time.perf_counter()
+            on, notice = page.evaluate("code => nnplay.runPython(code)", self._GPU_CODE)
+            t_g1 = time.perf_counter()
+            if on != "webgpu":
+                self.gpu_reason = f"the model runs on {on}: {notice}"
+            else:
+                page.evaluate("nnplay.runPython('gpu_model.train_step(x, y)')")
+                t_g2 = time.perf_counter()
+                gpu_run = {"first screen": first_screen, "page load": t_load - t0,
+                           "boot (nnplay.ready)": t_ready - t_load, "MNIST load": t_mnist - t_ready,
+                           "build model": t_g1 - t_g0, "first train_step": t_g2 - t_g1,
+                           "total": t_mnist - t0 + t_g2 - t_g0}
+        if not warm:  # the next page of this context restores what this one stored
+            page.evaluate("""() => new Promise((resolve, reject) => {
+                const t0 = performance.now();
+                const poll = async () => {
+                    const hit = await (await caches.open('nnplay-python-snapshot')).match(new URL('python-snapshot', location.href).href);
+                    if (hit) resolve(); else if (performance.now() - t0 > 120000) reject(new Error('no snapshot stored'));
+                    else setTimeout(poll, 100);
+                };
+                poll();
+            })""")
+        page.close()
+        np_run = {"first screen": first_screen, "page load": t_load - t0, "boot (nnplay.ready)": t_ready - t_load,
+                  "MNIST load": t_mnist - t_ready, "build model": t_build - t_mnist,
+                  "first train_step": t_step - t_build, "total": t_step - t0,
+                  "boot stages (worker)": {k: v / 1000 for k, v in ready["timings"].items()}}
+        return np_run, gpu_run
 
     def _add_startup(self, runner, runs):
         for key in runs[0]:
@@ -399,7 +432,7 @@ class Bench:
                 continue
             values = [r[key] for r in runs]
             extra = {"runs": values}
-            if key == "total" and runner == NP:
+            if key == "total" and runner in (NP, NP_WARM):
                 extra["boot_stages"] = [r["boot stages (worker)"] for r in runs]
             self.add("startup", key, runner, "s", {"value": statistics.median(values)}, **extra)
 
@@ -455,6 +488,22 @@ def tables(rows) -> str:
     if notes:
         out.append("\n" + "\n".join(f"[{i + 1}] {n}" for i, n in enumerate(notes)))
     return "\n".join(out)
+
+
+def startup_ratios(rows):
+    """Start-up against the peers, measured in the same run (the figures themselves move with the load)."""
+    def get(case, runner):
+        return next((r["value"] for r in rows if r["part"] == "startup" and r["case"] == case
+                     and r["runner"] == runner and "value" in r), None)
+    lines = []
+    for runner in (NP, NP_WARM, GPU, GPU_WARM):
+        total, ready = get("total", runner), get("boot (nnplay.ready)", runner)
+        if total is None:
+            continue
+        peers = ", ".join(f"{total / get('total', p):.1f}x {p}" for p in (CNJS, TF_CPU) if get("total", p))
+        lines.append(f"{runner}: first screen {get('first screen', runner):.2f} s, nnplay.ready {ready:.2f} s after load, "
+                     f"first step {total:.2f} s ({peers})")
+    return lines
 
 
 def simd_ratios(rows):
@@ -529,10 +578,13 @@ def main(argv=None) -> int:
                 ],
             }
             print(f"Chromium {b.version}, {meta['machine']}; WebGPU: {meta['webgpu_adapter']}", flush=True)
+            meta["load_average"] = {}  # other work on the machine inflates every figure: compare within one run
             for part in parts:
                 t0 = time.monotonic()
+                load0 = os.getloadavg()[0]
                 getattr(bench, part)()
-                print(f"  [{part}: {time.monotonic() - t0:.1f} s]", flush=True)
+                meta["load_average"][part] = [round(load0, 1), round(os.getloadavg()[0], 1)]
+                print(f"  [{part}: {time.monotonic() - t0:.1f} s, load average {load0:.1f} -> {os.getloadavg()[0]:.1f}]", flush=True)
             meta["seconds"] = round(time.monotonic() - started, 1)
             result = {"meta": meta, "rows": bench.rows}
             args.out.mkdir(parents=True, exist_ok=True)
@@ -543,7 +595,7 @@ def main(argv=None) -> int:
         server.close()
     print(f"\nnnplay benchmark: {meta['command']}\n{meta['machine']}; Chromium {meta['chromium']} (headless); "
           f"WebGPU = SwiftShader (CPU-emulated) where no GPU\n" + tables(bench.rows))
-    for line in simd_ratios(bench.rows):
+    for line in simd_ratios(bench.rows) + startup_ratios(bench.rows):
         print(line)
     print(f"\nwrote {args.out / 'bench.json'} and {args.out / 'bench.png'} in {meta['seconds']} s")
     return 0

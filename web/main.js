@@ -1,12 +1,17 @@
 // The page: starts the worker, exposes window.nnplay, and renders boot progress and the compute
 // backend. All Python runs in the worker (see worker.js); the UI is web/ui/app.js.
 
+import FIRST_SCREEN from "./catalogue.js";
 import { createNnplay } from "./nnplay.js";
-import { startApp } from "./ui/app.js";
+import { showFirstScreen, startApp } from "./ui/app.js";
 
-// The playground UI (web/ui/) starts once the worker is up; nnplay.ready waits for it to finish.
+// The playground UI (web/ui/) is drawn at once from the build's catalogue (the default network, the
+// controls, empty charts); its start-up (link, autosave or defaults restored) runs once the worker is
+// up, and nnplay.ready waits for it to finish. Edits made meanwhile are applied before ready resolves.
 const nnplay = createNnplay(undefined, { startup: (api) => startApp(api) });
 window.nnplay = nnplay;
+showFirstScreen(nnplay, FIRST_SCREEN);
+document.body.dataset.firstScreen = String(Math.round(performance.now())); // ms since navigation
 
 const $ = (selector) => document.querySelector(selector);
 const STAGES = ["runtime", "numpy", "engine"];
@@ -33,7 +38,32 @@ function showProgress(message) {
   const sum = (i) => STAGES.reduce((acc, s) => acc + progress[s][i], 0);
   $("#boot-progress").value = sum(0) / sum(1);
   if (state !== "done") $("#boot-status").textContent = `Loading ${item.querySelector(".stage-name").textContent}…`;
+  showBootLine();
 }
+
+/** The slim line under the header: what is loading while the page can already be edited. */
+function showBootLine() {
+  const stage = STAGES.find((s) => $(`#boot-stages li[data-stage="${s}"]`).dataset.state !== "done");
+  if (!stage || document.body.dataset.ready === "true") return;
+  const name = $(`#boot-stages li[data-stage="${stage}"] .stage-name`).textContent;
+  const [loaded, total] = progress[stage];
+  const bytes = loaded > 0 && loaded < total ? ` (${formatBytes(loaded)} / ${formatBytes(total)})` : "";
+  $("#boot-line").textContent = `Loading ${name}${bytes}${startKind === "warm" ? " from the saved snapshot" : ""}… `
+    + "Edit the network meanwhile: your changes are applied when Python is ready.";
+}
+
+let startKind = null; // "warm" (restored from the memory snapshot) or "cold", from the worker's "startup" event
+nnplay.on("startup", ({ kind, notice }) => {
+  startKind = kind;
+  document.body.dataset.start = kind;
+  if (notice) {
+    console.warn(`nnplay: ${notice}`);
+    const box = $("#startup-notice");
+    box.textContent = notice;
+    box.hidden = false;
+  }
+  showBootLine();
+});
 
 function showBootError({ stage, message }) {
   if (![...STAGES, "boot", "worker"].includes(stage)) {
@@ -41,6 +71,7 @@ function showBootError({ stage, message }) {
     return;
   }
   bootFailed = true;
+  $("#boot-line").textContent = "The Python engine could not start: see the Python engine panel.";
   const item = $(`#boot-stages li[data-stage="${stage}"]`);
   if (item) item.dataset.state = "failed";
   $("#boot-status").textContent = "The Python engine could not start.";
@@ -61,7 +92,8 @@ new ResizeObserver(([entry]) => {
 nnplay.workerReady.then(({ timings }) => {
   const total = STAGES.reduce((acc, s) => acc + timings[s], 0);
   $("#boot-progress").value = 1;
-  $("#boot-status").textContent = `Ready in ${(total / 1000).toFixed(1)} s.`;
+  $("#boot-status").textContent = `Ready in ${(total / 1000).toFixed(1)} s`
+    + (startKind === "warm" ? " (from the saved snapshot)." : ".");
   document.body.dataset.ready = "true";
   if (nnplay.interruptNotice) { // a plain static host: everything works but interrupting Python
     const notice = Object.assign(document.createElement("p"), { id: "isolation-notice", className: "muted" });

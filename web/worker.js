@@ -6,6 +6,8 @@
 //           {event: "error", stage, message, kind}                  boot failed (the page shows it)
 //           {event: "log", stream, text, dropped}  Python's stdout / stderr: lines joined by "\n",
 //                                          batched (see logLine); `dropped` lines were left out
+//           {event: "startup", kind, snapshot, notice, ms, bytes}  how Python started: "cold" or
+//                                            "warm" (from the memory snapshot); notice: why a snapshot was not used
 //           {event: "crashed", message}      Pyodide hit a fatal error; the page restarts the worker
 //           {event: "interrupt-buffer", buffer}  a SharedArrayBuffer: writing 2 into it raises
 //                                            KeyboardInterrupt in running Python (isolated pages only)
@@ -74,18 +76,37 @@ function reportProgress(stage, state, extra = {}) {
   emit("progress", { stage, state, loaded: Math.min(loaded[stage], total), total, ...extra });
 }
 
+function counted(stage, bytes) {
+  loaded[stage] += bytes;
+  const now = performance.now();
+  if (now - lastReport > 50) {
+    lastReport = now;
+    reportProgress(stage, "loading");
+  }
+}
+
+async function countBytes(stage, reader) {
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    counted(stage, value.byteLength);
+  }
+}
+
 self.fetch = async (input, init) => {
   const response = await nativeFetch(input, init);
   const stage = currentStage;
+  // The wasm module goes to instantiateStreaming as fetch gave it: only a response that came from the
+  // network or the HTTP cache lets Chromium keep the compiled (and optimised) code in its code cache,
+  // so that later boots skip compiling and start on fast code. Its bytes count when the stage ends.
   if (!stage || !response.body) return response;
+  if (/\.wasm$/.test(new URL(response.url || String(input), BASE).pathname)) {
+    countBytes(stage, response.clone().body.getReader()).catch(() => {}); // a copy is read for the progress bar
+    return response;
+  }
   const counter = new TransformStream({
     transform(chunk, controller) {
-      loaded[stage] += chunk.byteLength;
-      const now = performance.now();
-      if (now - lastReport > 50) {
-        lastReport = now;
-        reportProgress(stage, "loading");
-      }
+      counted(stage, chunk.byteLength);
       controller.enqueue(chunk);
     },
   });
@@ -140,10 +161,9 @@ async function stage(name, work) {
 async function loadSimdKernels() {
   const path = "/lib/nnplay/" + BUILD.simd.path.split("/").pop();
   try {
-    const response = await fetch(new URL(BUILD.simd.path, BASE));
-    if (!response.ok) throw new Error(`${BUILD.simd.path}: HTTP ${response.status}`);
+    const bytes = await early.simd;
     pyodide.FS.mkdirTree("/lib/nnplay");
-    pyodide.FS.writeFile(path, new Uint8Array(await response.arrayBuffer()));
+    pyodide.FS.writeFile(path, new Uint8Array(bytes));
   } catch (err) {
     const reason = `SIMD kernels not loaded (the einsum path runs): ${err.message ?? err}`;
     emit("log", { stream: "stderr", text: reason });
@@ -158,9 +178,152 @@ async function loadSimdKernels() {
   if (!status.get("active")) emit("log", { stream: "stderr", text: `SIMD kernels not used: ${status.get("reason")}` });
 }
 
+// --- warm starts: a memory snapshot of the bare interpreter (issue 19) ---------------------------
+// A cold boot (loadPyodide with _makeSnapshot) takes a snapshot of the interpreter right after it is
+// up, before any package is loaded (Pyodide 0.27 cannot snapshot after loadPackage, and one taken with
+// NumPy's extension modules imported breaks on use); it is kept in Cache Storage under this build's
+// hash, with its SHA-256. The next boot on this origin (a return visit, a reload, each widget after
+// the first on a page) restores it instead of starting Python from scratch, then loads NumPy and
+// pyengine as a cold boot does. A snapshot of another build, or one whose bytes do not match their
+// hash or fail to restore, is deleted and Python starts cold with a notice: never a broken page.
+const SNAPSHOT_CACHE = "nnplay-python-snapshot";
+const SNAPSHOT_KEY = BASE + "python-snapshot"; // a Cache Storage key only: nothing is served there
+const SNAPSHOT_LOCK = "nnplay-python-snapshot"; // one worker of the origin makes it; the others wait
+const SNAPSHOT_RESTORE_MS = 30000; // a restore that hangs this long is given up (then a cold boot)
+const start = { kind: "cold", snapshot: "none", notice: null, ms: {} }; // how this boot started
+
+const hex = (buffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/** The stored snapshot: {bytes} when it is this build's and intact, else {problem} (and it is deleted) or {}. */
+async function readSnapshot() {
+  if (typeof caches === "undefined") return { unavailable: "no Cache Storage here (not a secure context)" };
+  const t0 = performance.now();
+  try {
+    const cache = await caches.open(SNAPSHOT_CACHE);
+    const response = await cache.match(SNAPSHOT_KEY);
+    if (!response) return {};
+    const build = response.headers.get("x-nnplay-build");
+    let problem = null;
+    let bytes = null;
+    if (build !== BUILD.build_id) problem = `it was made by another build (${build || "unknown"}, this is ${BUILD.build_id})`;
+    else {
+      bytes = new Uint8Array(await response.arrayBuffer());
+      const sha = hex(await crypto.subtle.digest("SHA-256", bytes));
+      if (sha !== response.headers.get("x-nnplay-sha256")) problem = "its bytes do not match their SHA-256 (damaged)";
+    }
+    start.ms.read = Math.round(performance.now() - t0);
+    if (problem) {
+      await cache.delete(SNAPSHOT_KEY);
+      return { problem };
+    }
+    return { bytes };
+  } catch (err) {
+    return { problem: `it could not be read (${err.message ?? err})` };
+  }
+}
+
+async function storeSnapshot(bytes) {
+  const t0 = performance.now();
+  try {
+    const sha = hex(await crypto.subtle.digest("SHA-256", bytes));
+    const cache = await caches.open(SNAPSHOT_CACHE);
+    await cache.put(SNAPSHOT_KEY, new Response(bytes, { headers: {
+      "content-type": "application/octet-stream", "x-nnplay-build": BUILD.build_id, "x-nnplay-sha256": sha } }));
+    start.snapshot = "stored";
+    start.ms.store = Math.round(performance.now() - t0);
+    start.bytes = bytes.byteLength;
+  } catch (err) { // e.g. storage quota: the next visit starts cold again, nothing else changes
+    start.snapshot = `not stored (${err.message ?? err})`;
+  }
+  emit("startup", { ...start });
+}
+
+let snapshotAttempt = null; // rejects the restore in progress (failures Pyodide only reports globally)
+
+async function restoreSnapshot(options, bytes) {
+  const t0 = performance.now();
+  let timer;
+  try {
+    return await Promise.race([
+      loadPyodide({ ...options, _loadSnapshot: bytes }),
+      new Promise((_, reject) => {
+        snapshotAttempt = reject;
+        timer = setTimeout(() => reject(new Error(`no answer after ${SNAPSHOT_RESTORE_MS / 1000} s`)), SNAPSHOT_RESTORE_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    snapshotAttempt = null;
+    start.ms.restore = Math.round(performance.now() - t0);
+  }
+}
+
+function coldNotice(problem) {
+  return `The saved Python snapshot was not used: ${problem}. Python started from scratch (it is saved again for next time).`;
+}
+
+/** loadPyodide: from this build's snapshot when there is a good one, else cold (and make the snapshot). */
+async function startPython(options) {
+  let found = await readSnapshot();
+  if (found.unavailable) { // no place to keep one: a plain cold boot
+    start.snapshot = found.unavailable;
+    return loadPyodide(options);
+  }
+  const cold = async (problem) => {
+    if (problem) start.notice = coldNotice(problem);
+    const py = await loadPyodide({ ...options, _makeSnapshot: true });
+    return { py, stored: storeSnapshot(py.makeMemorySnapshot()) };
+  };
+  const warm = async (bytes) => {
+    try {
+      const py = await restoreSnapshot(options, bytes);
+      start.kind = "warm";
+      start.snapshot = "restored";
+      start.bytes = bytes.byteLength;
+      return { py, stored: null };
+    } catch (err) {
+      await caches.delete(SNAPSHOT_CACHE).catch(() => {});
+      return cold(`it failed to restore (${err.message ?? err})`);
+    }
+  };
+  let result;
+  if (found.bytes) result = await warm(found.bytes);
+  else if (!navigator.locks) result = await cold(found.problem);
+  else {
+    // One worker of this origin makes the snapshot while the others (widgets on one page) wait for it.
+    result = await new Promise((resolve, reject) => {
+      navigator.locks.request(SNAPSHOT_LOCK, async () => {
+        try {
+          const again = await readSnapshot(); // made by another worker while this one waited?
+          const r = again.bytes ? await warm(again.bytes) : await cold(found.problem ?? again.problem);
+          resolve(r);
+          await r.stored; // others wait until it is stored
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+  }
+  if (!result.stored) emit("startup", { ...start });
+  return result.py;
+}
+
+/** Fetched at once, in parallel with the runtime's start (their bytes count in the engine stage). */
+function fetchEarly(path) {
+  const bytes = nativeFetch(new URL(path, BASE)).then((response) => {
+    if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+    return response.arrayBuffer();
+  });
+  bytes.catch(() => {}); // awaited (and reported) in the engine stage
+  return bytes;
+}
+const early = {};
+
 async function boot() {
+  early.engine = fetchEarly(BUILD.engine_wheel);
+  early.simd = fetchEarly(BUILD.simd.path);
   await stage("runtime", async () => {
-    pyodide = await loadPyodide({
+    pyodide = await startPython({
       indexURL: BASE,
       lockFileURL: BASE + "pyodide-lock.json",
       stdout: (text) => logLine("stdout", text),
@@ -177,11 +340,9 @@ async function boot() {
   });
   await stage("numpy", () => pyodide.loadPackage("numpy", { messageCallback: () => {} }));
   await stage("engine", async () => {
-    await pyodide.loadPackage("micropip", { messageCallback: () => {} });
-    const micropip = pyodide.pyimport("micropip");
-    // A direct URL and deps=false: no index lookups; NumPy already came from the lock file.
-    await micropip.install.callKwargs(new URL(BUILD.engine_wheel, BASE).href, { deps: false });
-    micropip.destroy();
+    // The wheel (fetched since boot began) is unpacked into site-packages: no installer to load, no
+    // index lookups; NumPy already came from the lock file. (micropip stays served for the learner's code.)
+    pyodide.unpackArchive(await early.engine, "wheel");
     await loadSimdKernels();
     pyodide.registerJsModule("nnplay_worker", { loadMnist });
     pyodide.registerJsModule("nnplay_gpu", gpu);
@@ -195,7 +356,8 @@ async function boot() {
       throw new Error(`pyengine ${version} was installed, but this build is ${BUILD.version}`);
     }
   });
-  return { timings: { ...timings }, versions: { nnplay: BUILD.version, pyodide: BUILD.pyodide, numpy: BUILD.numpy } };
+  return { timings: { ...timings }, versions: { nnplay: BUILD.version, pyodide: BUILD.pyodide, numpy: BUILD.numpy },
+           start: { ...start } };
 }
 
 // Some failures (a refused or corrupt wasm module) make Emscripten abort inside a promise that
@@ -205,6 +367,7 @@ let bootSettled = false;
 let rejectBoot;
 const bootAborted = new Promise((_, reject) => (rejectBoot = reject));
 const bootFailed = (err) => {
+  if (snapshotAttempt) return snapshotAttempt(err); // a snapshot that fails to restore: then a cold boot
   if (bootSettled) return; // later failures belong to the call that caused them
   err.stage ??= currentStage ?? "boot";
   rejectBoot(err);

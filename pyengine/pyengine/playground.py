@@ -1007,6 +1007,31 @@ def _layer_catalogue():
             "train_defaults": dict(TRAIN_DEFAULTS), "default_preset": DEFAULT_PRESET}
 
 
+def first_screen():
+    """What the page draws before Python is up, computed by this engine (build.py runs it in CPython at
+    build time and writes dist/catalogue.json, so it cannot drift from the engine the worker loads).
+
+    {catalogue: playground.catalogue's reply, state: the state a fresh session's start-up gives (with
+    no backend chosen yet: that depends on the browser), checks: [{preset, spec, check}] for the
+    default network (preset None) and every preset, as the state would hold them (the builder's shapes and
+    counts)}."""
+    import asyncio
+
+    session = Session()
+    emitter, rpc._emitter = rpc._emitter, None  # a private session: it announces nothing
+    try:
+        state = asyncio.run(session.restore(None))["state"]
+        checks = [{"preset": None, "spec": state["spec"], "check": session.check_spec(state["spec"])}]
+        for key, p in _presets.playground_presets().items():
+            spec = session.set_spec(p["spec"], keep_weights=False)["spec"]
+            checks.append({"preset": key, "spec": spec, "check": session.check_spec(spec)})
+    finally:
+        rpc._emitter = emitter
+    state = {**state, "revision": -1, "backend": {"requested": state["spec"].get("backend", "auto"),
+                                                  "backend": None, "notice": None}}
+    return rpc.to_jsonable({"catalogue": _layer_catalogue(), "state": state, "checks": checks})
+
+
 def _is_same_net(spec, keep_weights):
     return (SESSION.model is not None and keep_weights and isinstance(spec, dict)
             and _net_part(SESSION.model.spec) == _net_part(spec))

@@ -43,10 +43,24 @@ let app = null;
  * window.nnplay.ready resolves only after this, so a test's first call always comes after it.
  */
 export async function startApp(nnplay, options = pageOptions()) {
-  if (app) {
+  if (app?.started) {
     await app.recover();
     return;
   }
+  if (!app) showFirstScreen(nnplay, { catalogue: await nnplay.call("playground.catalogue") }, options);
+  app.started = true;
+  await app.start();
+  document.body.dataset.app = "ready";
+  if (options.autoplay && app.state?.fit?.ok) app.play();
+}
+
+/**
+ * The first screen, before Python is up (issue 19): the builder with the default network, the
+ * controls and empty charts, drawn by the same render() from `first` (dist/catalogue.js, which
+ * build.py gets from pyengine.playground.first_screen()). Edits made meanwhile are the same
+ * window.nnplay requests, held until start-up has restored the session and then sent in order.
+ */
+export function showFirstScreen(nnplay, first, options = pageOptions()) {
   if (options.embed) {
     document.body.dataset.embed = "true";
     if (options.panels.length) {
@@ -55,12 +69,43 @@ export async function startApp(nnplay, options = pageOptions()) {
       }
     }
   }
-  app = new App(nnplay, await nnplay.call("playground.catalogue"), options);
+  app = new App(nnplay, first.catalogue, options, first);
   window.nnplayApp = app;
-  await app.start();
-  document.body.dataset.app = "ready";
-  if (options.autoplay && app.state?.fit?.ok) app.play();
+  if (first.state) {
+    // `?preset=` (every widget has one): that network, and its data's name, until Python has loaded it
+    const preset = own(first.catalogue.presets, options.preset);
+    const entry = preset && first.checks.find((c) => c.preset === options.preset);
+    const data = !preset || preset.dataset === first.state.data.name ? first.state.data : { name: preset.dataset, options: {} };
+    app.render(entry ? { ...first.state, spec: entry.spec, data, fit: null } : first.state);
+    document.body.dataset.app = "provisional";
+  }
+  return app;
 }
+
+/**
+ * window.nnplay for the page's own controls: while `app.queue` is an array (Python starting), a call
+ * waits in it and goes out, unchanged and in order, once start-up has restored the session.
+ */
+function heldUntilStarted(nnplay, app) {
+  return new Proxy(nnplay, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (typeof value !== "function" || key === "on") return value;
+      return (...args) => {
+        if (!app.queue) return value.apply(target, args);
+        return new Promise((resolve, reject) => app.queue.push(() => {
+          const result = Promise.resolve().then(() => value.apply(target, args));
+          result.then(resolve, reject);
+          return result;
+        }));
+      };
+    },
+  });
+}
+
+/** JSON with sorted keys: the same value gives the same text. */
+const canonical = (v) => JSON.stringify(v, (_k, x) => (x && typeof x === "object" && !Array.isArray(x)
+  ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x));
 
 /** The two lines that embed this network and settings on a page of any site (web/embed.js). */
 function embedSnippet(link) {
@@ -83,8 +128,11 @@ function parseInputShape(text) {
 }
 
 class App {
-  constructor(nnplay, catalogue, options = {}) {
-    this.nnplay = nnplay;
+  constructor(nnplay, catalogue, options = {}, first = null) {
+    this.api = nnplay; // window.nnplay itself (start-up's own requests)
+    this.queue = []; // requests made before start-up has restored the session (heldUntilStarted)
+    this.nnplay = heldUntilStarted(nnplay, this);
+    this.knownChecks = new Map((first?.checks ?? []).map(({ spec, check }) => [canonical(spec), check]));
     this.options = options;
     this.catalogue = catalogue;
     // The engine's own lists (never a copy kept here).
@@ -176,6 +224,8 @@ class App {
     $("#input-shape-msg").hidden = true;
     this.builder.setLayers(spec.layers ?? []);
     this.code.networkChanged();
+    const known = this.queue && this.knownChecks.get(canonical(spec)); // Python is starting: the build's check
+    if (known) return this.showCheck(known);
     try {
       this.showCheck(await this.nnplay.checkSpec(spec));
     } catch (err) {
@@ -194,6 +244,10 @@ class App {
 
   renderData(d, before) {
     if (!d) return;
+    if (!d.input_shape) { // the first screen, for data Python has not loaded yet
+      $("#data-info").textContent = `${d.name}: loaded as soon as Python is ready`;
+      return;
+    }
     const info = `${d.name}: ${d.train} training and ${d.val} validation examples, input [${d.input_shape.join(", ")}]`
       + (d.classes.length ? `, classes ${d.classes.join(" ")}` : ", numeric targets (regression)");
     $("#data-info").textContent = info;
@@ -220,10 +274,10 @@ class App {
   renderFit(state) {
     const fit = state.fit;
     const box = $("#fit");
-    const ok = Boolean(fit?.ok) && this.builderValid !== false;
+    const ok = Boolean(fit?.ok) && this.builderValid !== false && this.ready; // (not while Python starts)
     for (const id of ["#btn-play", "#btn-step"]) $(id).disabled = !ok && !state.training;
-    $("#btn-reset").disabled = !state.spec;
-    $("#btn-play").title = ok ? "" : fit?.reason ?? "";
+    $("#btn-reset").disabled = !state.spec || !this.ready;
+    $("#btn-play").title = ok ? "" : this.ready ? fit?.reason ?? "" : "Python is starting…";
     if (fit?.ok || !fit) {
       box.hidden = true;
       box.replaceChildren();
@@ -295,6 +349,7 @@ class App {
       return;
     }
     this.builderSpec = spec; // the state event for this spec must not redraw the builder under the learner
+    if (this.queue) $("#totals").textContent = "Checked and built as soon as Python is ready (your edits are kept).";
     try {
       const info = await this.nnplay.setSpec(spec);
       this.builderValid = true;
@@ -323,7 +378,8 @@ class App {
         this.editTimer = null;
         await this.sendBuilderSpec();
       }
-      await this.request(() => this.nnplay.setSpec(specWith(this.state.spec, key, value)));
+      const spec = this.queue ? this.builderSpecNow() : this.state.spec; // (Python starting: the builder's network)
+      await this.request(() => this.nnplay.setSpec(specWith(spec, key, value)));
     }
     this.render(this.state); // a refused value goes back to what the state says
   }
@@ -562,14 +618,33 @@ class App {
 
   /** One request restores everything (the session checks each part and says what it ignored). */
   async restoreFrom(saved, from, notes = []) {
-    const r = await this.nnplay.call("playground.restore", { saved: saved ?? null, dataOptions: this.uploadOptions(saved?.data) });
+    const r = await this.api.call("playground.restore", { saved: saved ?? null, dataOptions: this.uploadOptions(saved?.data) });
     this.ready = true;
+    await this.sendHeld();
     this.code.setRunning(null);
     if (r.ignored.length) notes.push(`Some of the ${from} could not be used and the defaults took their place: ${r.ignored.join("; ")}.`);
-    this.render(r.state);
+    this.render(r.state); // (dropped when a held request's state, newer, is on screen already)
     if (notes.length) this.message(notes.join("\n"));
     await this.viewsDrawn(); // nnplay.ready means the restored charts and pictures are on screen
     return r;
+  }
+
+  /** Send the requests held while Python started (a builder edit still debouncing too), in order,
+   *  and wait for them: nnplay.ready resolves after they are applied. Resolves to how many there were. */
+  async sendHeld() {
+    if (!this.queue) return 0;
+    if (this.editTimer) {
+      clearTimeout(this.editTimer);
+      this.editTimer = null;
+      this.sendBuilderSpec(); // (queued at once: its first request is made before any await)
+    }
+    const held = this.queue;
+    this.queue = null;
+    const sent = held.map((send) => send());
+    await Promise.allSettled(sent);
+    await new Promise((r) => setTimeout(r, 0)); // the callers' own follow-ups (showCheck, render) run first
+    document.body.dataset.heldRequests = String(held.length);
+    return held.length;
   }
 
   /** A damaged autosave: keep it under "damaged" (for download) so no reload tries it again; say so. */
