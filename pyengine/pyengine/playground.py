@@ -20,6 +20,7 @@ import csv
 import io as _io
 import math
 import time
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -241,6 +242,13 @@ class Session:
     def check_spec(self, spec):
         return self.analyze(spec)[1]
 
+    def is_same_net(self, spec, keep_weights=True):
+        """Whether set_spec(spec, keep_weights) keeps the network built now, weights and counters:
+        the same input, layers and seed (what shapes the weights); loss, optimizer and backend may
+        differ. A running train() goes on through such a change; any other spec ends it first."""
+        return bool(keep_weights and self.model is not None and isinstance(spec, Mapping)
+                    and _net_part(self.model.spec) == _net_part(spec))
+
     def set_spec(self, spec, keep_weights=True):
         """Build `spec`; keep the trained weights (and counters) when only training settings changed.
 
@@ -253,8 +261,7 @@ class Session:
             err = rpc.RpcError(str(_spec.SpecError(problems)), "SpecError")
             err.details = info  # the builder marks each layer's problem from this
             raise err
-        same_net = (self.model is not None and keep_weights and _net_part(self.model.spec) == _net_part(spec)
-                    and _param_shapes(self.model.nspec) == _param_shapes(normalized))
+        same_net = self.is_same_net(spec, keep_weights)
         if not same_net:
             self.end_run()
         model = Model(normalized)
@@ -925,10 +932,6 @@ def _net_part(spec):
     return {"input": spec.get("input"), "layers": spec.get("layers"), "seed": spec.get("seed", 0)}
 
 
-def _param_shapes(nspec):
-    return [(cfg["name"], {k: tuple(v) for k, v in cfg["param_shapes"].items()}) for cfg in nspec.layers]
-
-
 def _with_outputs(spec, units):
     """`spec` with its last dense layer giving `units` outputs (None when it does not end in dense)."""
     layers = [dict(layer) for layer in spec.get("layers", [])]
@@ -1007,11 +1010,6 @@ def _layer_catalogue():
             "train_defaults": dict(TRAIN_DEFAULTS), "default_preset": DEFAULT_PRESET}
 
 
-def _is_same_net(spec, keep_weights):
-    return (SESSION.model is not None and keep_weights and isinstance(spec, dict)
-            and _net_part(SESSION.model.spec) == _net_part(spec))
-
-
 rpc.method("playground.catalogue")(_layer_catalogue)
 rpc.method("playground.checkSpec")(lambda spec: SESSION.check_spec(spec))
 rpc.method("playground.getSpec")(lambda: SESSION.spec)
@@ -1040,7 +1038,7 @@ def _set_train_settings(**settings):
 
 @rpc.method("playground.setSpec")
 async def _set_spec(spec, keepWeights=True):
-    if SESSION.training and not _is_same_net(spec, keepWeights):
+    if SESSION.training and not SESSION.is_same_net(spec, keepWeights):
         await SESSION.stop_run()
     return SESSION.set_spec(spec, keepWeights)
 
