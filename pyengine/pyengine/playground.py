@@ -26,6 +26,7 @@ import numpy as np
 
 from . import data as _data
 from . import io as _model_io
+from . import layertypes as _layertypes
 from . import losses as _losses
 from . import presets as _presets
 from . import rpc
@@ -1002,8 +1003,7 @@ SESSION = Session()
 
 def _layer_catalogue():
     losses_t, optimizers, common, schedules = _spec._tables()
-    return {"layers": {t: _spec.describe_fields(t) for t in _spec.LAYER_FIELDS},
-            "joins": [t for t, lt in _spec.LAYER_TYPES.items() if lt.min_inputs > 1],
+    return {**_layertypes.catalogue(),  # "layers": {type: field rows}, "joins": [...], from the layer records
             "activations": list(_spec.ACTIVATIONS), "losses": losses_t, "optimizers": optimizers,
             "optimizer_common": common, "schedules": schedules, "datasets": list(DATASETS),
             "presets": _presets.playground_presets(), "backends": list(_spec.BACKENDS),
