@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from pyengine import backends, layers, losses, ops
+from pyengine import layers, losses, ops
 from pyengine.backends import numpy_backend as nb
 from pyengine.tensor import Parameter, Tensor, no_grad
 
@@ -134,13 +134,6 @@ def test_einsum_gemm_splits_products_too_large_for_one_wasm32_iterator(monkeypat
     a, b = RNG.standard_normal((7, 5)).astype(np.float32), RNG.standard_normal((5, 3)).astype(np.float32)
     np.testing.assert_allclose(nb.gemm_einsum(a, b), a @ b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(nb.gemm_einsum(b.T, a.T), (a @ b).T, rtol=1e-5, atol=1e-6)  # transposed views
-
-
-def test_backend_registry_gives_numpy_for_auto_and_rejects_unknown():
-    assert backends.get_backend("auto") is nb and backends.get_backend("numpy") is nb
-    assert backends.current() is nb
-    with pytest.raises(ValueError, match="unknown backend"):
-        backends.get_backend("cuda")
 
 
 # ---- activations, softmax, maxout -----------------------------------------------------------------

@@ -72,6 +72,23 @@ def test_every_change_is_announced_as_a_state_event_that_matches_get_state(event
     assert {"spec", "data", "train", "training", "counters"} <= set(changes)
 
 
+def test_same_network_is_one_check_for_kept_weights_and_for_a_running_train():
+    session = playground.SESSION
+    assert session.is_same_net(MLP) is False  # nothing built yet
+    session.set_spec(MLP)
+    other_loss = {**MLP, "loss": "mse", "optimizer": {"type": "adam", "lr": 0.5}, "backend": "numpy"}
+    wider = {**MLP, "layers": [{**MLP["layers"][0], "units": MLP["layers"][0]["units"] + 1}, *MLP["layers"][1:]]}
+    assert session.is_same_net(other_loss) is True
+    assert session.is_same_net(other_loss, keep_weights=False) is False
+    assert session.is_same_net(wider) is False and session.is_same_net({**MLP, "seed": 7}) is False
+    assert session.is_same_net("not a spec") is False and session.is_same_net(None) is False
+    # set_spec keeps the weights exactly when the check says so (the RPC asks the same method
+    # whether a running train() may go on)
+    assert session.set_spec(other_loss)["kept_weights"] is True
+    assert session.set_spec(wider)["kept_weights"] is False
+    assert "_is_same_net" not in vars(playground)
+
+
 def test_a_second_train_is_busy_and_a_change_of_optimizer_applies_while_training_goes_on():
     async def go():
         await spiral_session()

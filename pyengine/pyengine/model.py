@@ -7,7 +7,7 @@ layers in order; each layer reads its inputs by name, so residual (`add`) and in
 """
 import numpy as np
 
-from . import layers as layer_impls
+from . import layertypes
 from . import losses, optim, spec as spec_mod
 from . import train as _train
 from .backends.webgpu import switch as _switch
@@ -36,7 +36,7 @@ class Model:
             shapes = cfg["param_shapes"]
             if not shapes:
                 continue
-            arrays = layer_impls.LAYERS[cfg["type"]].init(cfg, shapes, self.rng)
+            arrays = layertypes.get(cfg["type"]).init(cfg, shapes, self.rng)
             layer_params = {}
             for pname in shapes:
                 p = Parameter(np.ascontiguousarray(arrays[pname], dtype=np.float32))
@@ -136,7 +136,7 @@ class Model:
             name = cfg["name"]
             # A frozen batchnorm runs in inference mode, as in Keras, so fine-tuning keeps its statistics.
             layer_ctx = frozen_ctx if (name in self.frozen and cfg["type"] == "batchnorm") else ctx
-            out = layer_impls.LAYERS[cfg["type"]].forward(cfg, self.params.get(name, {}), inputs, layer_ctx)
+            out = layertypes.get(cfg["type"]).forward(cfg, self.params.get(name, {}), inputs, layer_ctx)
             outputs[name] = out
         self.last_outputs = outputs
         return out

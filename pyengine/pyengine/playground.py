@@ -20,11 +20,13 @@ import csv
 import io as _io
 import math
 import time
+from collections.abc import Mapping
 
 import numpy as np
 
 from . import data as _data
 from . import io as _model_io
+from . import layertypes as _layertypes
 from . import losses as _losses
 from . import presets as _presets
 from . import rpc
@@ -241,6 +243,13 @@ class Session:
     def check_spec(self, spec):
         return self.analyze(spec)[1]
 
+    def is_same_net(self, spec, keep_weights=True):
+        """Whether set_spec(spec, keep_weights) keeps the network built now, weights and counters:
+        the same input, layers and seed (what shapes the weights); loss, optimizer and backend may
+        differ. A running train() goes on through such a change; any other spec ends it first."""
+        return bool(keep_weights and self.model is not None and isinstance(spec, Mapping)
+                    and _net_part(self.model.spec) == _net_part(spec))
+
     def set_spec(self, spec, keep_weights=True):
         """Build `spec`; keep the trained weights (and counters) when only training settings changed.
 
@@ -253,8 +262,7 @@ class Session:
             err = rpc.RpcError(str(_spec.SpecError(problems)), "SpecError")
             err.details = info  # the builder marks each layer's problem from this
             raise err
-        same_net = (self.model is not None and keep_weights and _net_part(self.model.spec) == _net_part(spec)
-                    and _param_shapes(self.model.nspec) == _param_shapes(normalized))
+        same_net = self.is_same_net(spec, keep_weights)
         if not same_net:
             self.end_run()
         model = Model(normalized)
@@ -925,10 +933,6 @@ def _net_part(spec):
     return {"input": spec.get("input"), "layers": spec.get("layers"), "seed": spec.get("seed", 0)}
 
 
-def _param_shapes(nspec):
-    return [(cfg["name"], {k: tuple(v) for k, v in cfg["param_shapes"].items()}) for cfg in nspec.layers]
-
-
 def _with_outputs(spec, units):
     """`spec` with its last dense layer giving `units` outputs (None when it does not end in dense)."""
     layers = [dict(layer) for layer in spec.get("layers", [])]
@@ -999,8 +1003,7 @@ SESSION = Session()
 
 def _layer_catalogue():
     losses_t, optimizers, common, schedules = _spec._tables()
-    return {"layers": {t: _spec.describe_fields(t) for t in _spec.LAYER_FIELDS},
-            "joins": [t for t, lt in _spec.LAYER_TYPES.items() if lt.min_inputs > 1],
+    return {**_layertypes.catalogue(),  # "layers": {type: field rows}, "joins": [...], from the layer records
             "activations": list(_spec.ACTIVATIONS), "losses": losses_t, "optimizers": optimizers,
             "optimizer_common": common, "schedules": schedules, "datasets": list(DATASETS),
             "presets": _presets.playground_presets(), "backends": list(_spec.BACKENDS),
@@ -1032,11 +1035,6 @@ def first_screen():
     return rpc.to_jsonable({"catalogue": _layer_catalogue(), "state": state, "checks": checks})
 
 
-def _is_same_net(spec, keep_weights):
-    return (SESSION.model is not None and keep_weights and isinstance(spec, dict)
-            and _net_part(SESSION.model.spec) == _net_part(spec))
-
-
 rpc.method("playground.catalogue")(_layer_catalogue)
 rpc.method("playground.checkSpec")(lambda spec: SESSION.check_spec(spec))
 rpc.method("playground.getSpec")(lambda: SESSION.spec)
@@ -1065,7 +1063,7 @@ def _set_train_settings(**settings):
 
 @rpc.method("playground.setSpec")
 async def _set_spec(spec, keepWeights=True):
-    if SESSION.training and not _is_same_net(spec, keepWeights):
+    if SESSION.training and not SESSION.is_same_net(spec, keepWeights):
         await SESSION.stop_run()
     return SESSION.set_spec(spec, keepWeights)
 

@@ -9,13 +9,18 @@ collected and reported at once as a `SpecError`, so the UI can mark all of them 
 """
 from __future__ import annotations
 
-import difflib
 import importlib
-import math
 import numbers
 from collections import namedtuple
 from collections.abc import Mapping
 from dataclasses import dataclass, field as dc_field
+
+from . import layertypes
+from .fields import (  # the field kinds and message text, shared with the layer records
+    ACTIVATIONS, BOOL, INPUT_SHAPE, NONNEG_NUM, NUM, POS_INT, POS_NUM, POS_NUM_OR_NULL, RATE, REQUIRED, SEED,
+    Kind, SameAs, Bad as _Bad, count_text as _count, did_you_mean as _did_you_mean, got as _got,
+    int_text as _int_text, one_of as _one_of, prod as _prod, shape_text as _shape, show as _show,
+)
 
 __all__ = [
     "validate", "infer_shapes", "NormalizedSpec", "SpecError", "Problem", "LayerInfo",
@@ -23,7 +28,6 @@ __all__ = [
 ]
 
 DEFAULT_BUDGET = {"max_params": 20_000_000, "max_activation_bytes": 1 << 30, "batch_size": 32}
-ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax")
 BACKENDS = ("auto", "numpy", "webgpu")
 TOP_FIELDS = ("input", "layers", "loss", "optimizer", "seed", "backend")
 COMMON_LAYER_FIELDS = ("type", "name", "inputs")
@@ -75,201 +79,7 @@ class SpecError(ValueError):
         return [p.to_json() for p in self.problems]
 
 
-class _Bad(Exception):
-    """A field or shape problem found while checking one value; `field` overrides where it is reported."""
 
-    def __init__(self, message=None, field=None, hint=None):
-        super().__init__(message)
-        self.message, self.field, self.hint = message, field, hint
-
-
-# ---------------------------------------------------------------------------------------------
-# Showing values in messages (garbage must never make the message itself fail)
-
-
-def _int_text(n):
-    n = int(n)
-    if abs(n) < 10 ** 18:
-        return str(n)
-    # str() of a huge int can raise (sys.set_int_max_str_digits), and nobody reads 4000 digits
-    return f"{'-' if n < 0 else ''}~1e{int(abs(n).bit_length() * 0.30103)}"
-
-
-def _count(n):
-    return f"{n:,}" if n < 10 ** 18 else _int_text(n)
-
-
-def _shape(s):
-    return "(" + ", ".join(_int_text(d) for d in s) + ("," if len(s) == 1 else "") + ")"
-
-
-def _show(v, depth=0):
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, numbers.Integral):
-        return _int_text(v)
-    if isinstance(v, numbers.Real):
-        f = float(v)
-        return "NaN" if f != f else ("Infinity" if f == math.inf else "-Infinity" if f == -math.inf else repr(f))
-    if isinstance(v, str):
-        return repr(v if len(v) <= 40 else v[:37] + "...")
-    if isinstance(v, (list, tuple)):
-        if depth >= 2:
-            return "[...]"
-        items = [_show(x, depth + 1) for x in v[:6]] + (["..."] if len(v) > 6 else [])
-        return "[" + ", ".join(items) + "]"
-    if isinstance(v, Mapping):
-        if depth >= 2:
-            return "{...}"
-        items = [f"{_show(str(k))}: {_show(x, depth + 1)}" for k, x in list(v.items())[:4]]
-        return "{" + ", ".join(items + (["..."] if len(v) > 4 else [])) + "}"
-    return f"a {type(v).__name__} object"
-
-
-def _got(v):
-    """The value as shown after 'got', flagging the look-alikes (true is not 1, '8' is not 8)."""
-    if isinstance(v, bool):
-        return _show(v) + " (a boolean)"
-    if isinstance(v, str):
-        return _show(v) + " (a string)"
-    return _show(v)
-
-
-def _did_you_mean(word, choices, aliases=None):
-    """'; did you mean 'x'?' for the closest choice, or '' when nothing is close."""
-    if not isinstance(word, str) or not word:
-        return ""
-    w = word.strip().lower()[:100]  # difflib is quadratic; junk strings stay cheap
-    if aliases and w in aliases:
-        return "; " + aliases[w]
-    lower = {c.lower(): c for c in choices}
-    if w in lower:
-        return f"; did you mean '{lower[w]}'?"
-    close = difflib.get_close_matches(w, list(lower), n=1, cutoff=0.6)
-    return f"; did you mean '{lower[close[0]]}'?" if close else ""
-
-
-def _one_of(choices):
-    return ", ".join(f"'{c}'" for c in choices)
-
-
-# ---------------------------------------------------------------------------------------------
-# Field kinds: a checker turns a user value into its normalised form or raises _Bad
-
-
-def _is_int(v):
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-
-
-def _is_num(v):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        return False
-    return _is_int(v) or math.isfinite(v)  # isfinite(huge int) would overflow
-
-
-class Kind:
-    """What a field accepts: `expected` is the text used in messages, `convert` normalises."""
-    __slots__ = ("expected", "convert")
-
-    def __init__(self, expected, convert):
-        self.expected, self.convert = expected, convert
-
-    def check(self, value):
-        try:
-            return self.convert(value)
-        except _Bad as e:
-            if e.message:
-                raise
-            hint = f"; {e.hint}" if e.hint and not e.hint.startswith(";") else (e.hint or "")
-            raise _Bad(f"expected {self.expected}, got {_got(value)}{hint}") from None
-
-
-def _int_kind(expected, lo):
-    def convert(v):
-        if _is_int(v) and v >= lo:
-            return int(v)
-        raise _Bad()
-    return Kind(expected, convert)
-
-
-def _num_kind(expected, lo=-math.inf, hi=math.inf, lo_open=False, hi_open=False, nullable=False):
-    def convert(v):
-        if v is None and nullable:
-            return None
-        if not _is_num(v):
-            raise _Bad()
-        if v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi):
-            raise _Bad()
-        return float(v)
-    return Kind(expected, convert)
-
-
-def _pair(v, ok):
-    if _is_int(v) and ok(v):
-        return (int(v), int(v))
-    if isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_int(x) and ok(x) for x in v):
-        return (int(v[0]), int(v[1]))
-    raise _Bad()
-
-
-def _c_padding(v):
-    if isinstance(v, str):
-        if v in ("valid", "same"):
-            return v
-        raise _Bad(hint=_did_you_mean(v, ("valid", "same")))
-    if _is_int(v) and v >= 0:
-        return int(v)
-    return _pair(v, lambda x: x >= 0)
-
-
-def _c_activation(v):
-    if v is None or (isinstance(v, str) and v in ACTIVATIONS):
-        return v
-    if isinstance(v, str):
-        hint = _did_you_mean(v, ACTIVATIONS) or f"; expected null or one of {_one_of(ACTIVATIONS)}"
-        raise _Bad(f"unknown activation {_show(v)}{hint}")
-    raise _Bad()
-
-
-def _c_bool(v):
-    if isinstance(v, bool):
-        return v
-    raise _Bad()
-
-
-def _c_target_shape(v):
-    if not isinstance(v, (list, tuple)) or not v or not all(_is_int(x) and (x > 0 or x == -1) for x in v):
-        raise _Bad()
-    if sum(1 for x in v if x == -1) > 1:
-        raise _Bad(f"at most one -1 is allowed, got {_show(v)}")
-    return tuple(int(x) for x in v)
-
-
-def _c_input_shape(v):
-    if isinstance(v, (list, tuple)) and v and all(_is_int(x) and x > 0 for x in v):
-        return tuple(int(x) for x in v)
-    raise _Bad()
-
-
-POS_INT = _int_kind("a positive integer", 1)
-NONNEG_INT = _int_kind("a non-negative integer", 0)
-INT = _int_kind("an integer", -math.inf)
-PAIR = Kind("a positive integer or a list of 2 positive integers", lambda v: _pair(v, lambda x: x > 0))
-PADDING = Kind("'valid', 'same', a non-negative integer or a list of 2 non-negative integers [ph, pw]", _c_padding)
-ACTIVATION = Kind(f"null or one of {_one_of(ACTIVATIONS)}", _c_activation)
-BOOL = Kind("true or false", _c_bool)
-RATE = _num_kind("a number in [0, 1)", 0.0, 1.0, hi_open=True)
-FRACTION = _num_kind("a number in [0, 1]", 0.0, 1.0)
-POS_NUM = _num_kind("a positive number", 0.0, lo_open=True)
-NONNEG_NUM = _num_kind("a non-negative number", 0.0)
-NUM = _num_kind("a finite number")
-POS_NUM_OR_NULL = _num_kind("null or a positive number", 0.0, lo_open=True, nullable=True)
-TARGET_SHAPE = Kind("a non-empty list of positive integers (at most one -1)", _c_target_shape)
-INPUT_SHAPE = Kind("a non-empty list of positive integers: the shape of one example without the batch axis, "
-                   "e.g. [28, 28, 1]", _c_input_shape)
-SEED = NONNEG_INT
 
 
 def _c_backend(v):
@@ -291,69 +101,43 @@ def _generic_kind(default):
 
 
 # ---------------------------------------------------------------------------------------------
-# Layer field tables
+# Layer types: one record each in pyengine/layertypes (fields, inference, init, forward, hooks); the
+# analysis below is generic and reads them from there.
+
+LAYER_TYPES = layertypes.TYPES  # type -> LayerType record (live: a type registered later is known)
+describe_fields = layertypes.describe_fields
 
 
-class _Required:
-    def __repr__(self):
-        return "REQUIRED"
+class _FieldTables(Mapping):
+    """type -> {field: Field(kind, default)} read live from the records; order is the contract's and
+    the normalised dict's."""
+
+    def __getitem__(self, layer_type):
+        return LAYER_TYPES[layer_type].fields
+
+    def __iter__(self):
+        return iter(LAYER_TYPES)
+
+    def __len__(self):
+        return len(LAYER_TYPES)
 
 
-REQUIRED = _Required()
-Field = namedtuple("Field", "kind default")
-SameAs = namedtuple("SameAs", "field")  # default copied from another field (pool strides = pool_size)
-LayerType = namedtuple("LayerType", "fields infer min_inputs max_inputs")
+LAYER_FIELDS = _FieldTables()
 
-_POOL_FIELDS = {
-    "pool_size": Field(PAIR, 2),
-    "strides": Field(PAIR, SameAs("pool_size")),
-    "padding": Field(PADDING, "valid"),
-}
-_RECURRENT_FIELDS = {"units": Field(POS_INT, REQUIRED), "return_sequences": Field(BOOL, False)}
-
-# type -> field -> Field(kind, default); order is the contract's and the normalised dict's.
-LAYER_FIELDS = {
-    "dense": {"units": Field(POS_INT, REQUIRED), "activation": Field(ACTIVATION, None),
-              "use_bias": Field(BOOL, True)},
-    "conv2d": {"filters": Field(POS_INT, REQUIRED), "kernel_size": Field(PAIR, REQUIRED),
-               "strides": Field(PAIR, 1), "padding": Field(PADDING, "valid"),
-               "dilation_rate": Field(PAIR, 1), "activation": Field(ACTIVATION, None),
-               "use_bias": Field(BOOL, True)},
-    "maxpool2d": _POOL_FIELDS,
-    "avgpool2d": _POOL_FIELDS,
-    "globalavgpool2d": {},
-    "flatten": {},
-    "reshape": {"target_shape": Field(TARGET_SHAPE, REQUIRED)},
-    "dropout": {"rate": Field(RATE, 0.5)},
-    "batchnorm": {"momentum": Field(FRACTION, 0.99), "epsilon": Field(POS_NUM, 0.001)},
-    "layernorm": {"epsilon": Field(POS_NUM, 0.001)},
-    "embedding": {"input_dim": Field(POS_INT, REQUIRED), "output_dim": Field(POS_INT, REQUIRED)},
-    "rnn": {"units": Field(POS_INT, REQUIRED), "activation": Field(ACTIVATION, "tanh"),
-            "return_sequences": Field(BOOL, False)},
-    "lstm": _RECURRENT_FIELDS,
-    "gru": _RECURRENT_FIELDS,
-    "add": {},
-    "concat": {"axis": Field(INT, -1)},
-    "relu": {}, "sigmoid": {}, "tanh": {}, "gelu": {},
-    "leaky_relu": {"alpha": Field(NUM, 0.01)},
-    "elu": {"alpha": Field(NUM, 1.0)},
-    "softmax": {"axis": Field(INT, -1)},
-    "maxout": {"pieces": Field(POS_INT, 2)},
-}
-
-# Names people bring from Keras / ConvNetJS / PyTorch, with where they live here.
-_TYPE_ALIASES = {
-    "fc": "did you mean 'dense'?", "linear": "did you mean 'dense'?",
-    "conv": "did you mean 'conv2d'?", "convolution2d": "did you mean 'conv2d'?",
-    "pool": "did you mean 'maxpool2d'?", "max_pooling2d": "did you mean 'maxpool2d'?",
-    "maxpool": "did you mean 'maxpool2d'?", "avgpool": "did you mean 'avgpool2d'?",
-    "average_pooling2d": "did you mean 'avgpool2d'?", "globalaveragepooling2d": "did you mean 'globalavgpool2d'?",
-    "batchnormalization": "did you mean 'batchnorm'?", "batch_normalization": "did you mean 'batchnorm'?",
-    "layer_normalization": "did you mean 'layernorm'?", "concatenate": "did you mean 'concat'?",
-    "simplernn": "did you mean 'rnn'?", "input": "the model input is not a layer; set the top-level 'input' field",
+# Names people bring from Keras / ConvNetJS / PyTorch that are not layers here; a record's own
+# `aliases` (fc -> dense, ...) are added by _type_aliases.
+_NOT_LAYERS = {
+    "input": "the model input is not a layer; set the top-level 'input' field",
     "svm": "a loss is not a layer; set the top-level \"loss\": \"hinge\"",
     "regression": "a loss is not a layer; set the top-level \"loss\": \"mse\"",
 }
+
+
+def _type_aliases():
+    out = {alias: f"did you mean '{t}'?" for t, lt in LAYER_TYPES.items() for alias in lt.aliases}
+    return {**out, **_NOT_LAYERS}
+
+
 _LOSS_ALIASES = {
     "cross_entropy": "did you mean 'softmax_cross_entropy'?",
     "categorical_crossentropy": "did you mean 'softmax_cross_entropy'?",
@@ -363,245 +147,6 @@ _LOSS_ALIASES = {
     "mean_squared_error": "did you mean 'mse'?", "l2": "did you mean 'mse'?", "regression": "did you mean 'mse'?",
     "svm": "did you mean 'hinge'?",
 }
-
-
-# ---------------------------------------------------------------------------------------------
-# Shape and parameter inference: infer(cfg, input_shapes, input_names) -> (output_shape, param_shapes).
-# cfg is the normalised layer dict; resolved extras (pads) are written into it.
-
-
-def _prod(shape):
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
-def _image_hint(s):
-    """Suggest a reshape that turns a flat or 2-D input into (H, W, C)."""
-    if len(s) == 1:
-        for c in (1, 3):
-            if s[0] % c == 0:
-                r = math.isqrt(s[0] // c)
-                if r > 1 and r * r == s[0] // c:
-                    return (f"; reshape to (H, W, C) first, e.g. add "
-                            f"{{'type': 'reshape', 'target_shape': [{r}, {r}, {c}]}} before it")
-        return "; reshape to (H, W, C) first"
-    if len(s) == 2:
-        return f"; reshape to (H, W, C) first, e.g. target_shape [{_int_text(s[0])}, {_int_text(s[1])}, 1]"
-    return ""
-
-
-def _pads_text(pads):
-    return "(" + ", ".join(f"({_int_text(a)}, {_int_text(b)})" for a, b in pads) + ")"
-
-
-def _need_image(s):
-    if len(s) != 3:
-        raise _Bad(f"expects an image input (H, W, C), got {_shape(s)}{_image_hint(s)}")
-    return s
-
-
-def _window(cfg, hw, kernel, field, what):
-    """Resolve padding into pads ((top, bottom), (left, right)) and the output (H, W) of a sliding window."""
-    strides, padding = cfg["strides"], cfg["padding"]
-    dilation = cfg.get("dilation_rate", (1, 1))
-    pads, out, span, padded = [], [], [], []
-    for axis in (0, 1):
-        n, k, s, d = hw[axis], kernel[axis], strides[axis], dilation[axis]
-        ek = (k - 1) * d + 1
-        if padding == "same":  # TensorFlow: output ceil(n / s); the odd pixel goes to the bottom/right
-            total = max((-(-n // s) - 1) * s + ek - n, 0)
-            p = (total // 2, total - total // 2)
-        elif padding == "valid":
-            p = (0, 0)
-        elif isinstance(padding, int):
-            p = (padding, padding)
-        else:
-            p = (padding[axis], padding[axis])
-        pads.append(p)
-        span.append(ek)
-        padded.append(n + p[0] + p[1])
-        out.append((padded[-1] - ek) // s + 1 if ek <= padded[-1] else 0)
-    if min(out) <= 0:
-        dil = (f" with dilation {_int_text(dilation[0])}x{_int_text(dilation[1])} spans "
-               f"{_int_text(span[0])}x{_int_text(span[1])}" if tuple(dilation) != (1, 1) else "")
-        raise _Bad(f"{what} {_int_text(kernel[0])}x{_int_text(kernel[1])}{dil} is larger than its padded input "
-                   f"{_int_text(padded[0])}x{_int_text(padded[1])} (input {_int_text(hw[0])}x{_int_text(hw[1])}, "
-                   f"pads {_pads_text(pads)}), so the output size would be <= 0; use a smaller {what}, more padding "
-                   f"(e.g. 'same') or less downsampling before this layer", field=field)
-    cfg["pads"] = tuple(pads)
-    return tuple(out)
-
-
-def _infer_dense(cfg, shapes, names):
-    s = shapes[0]
-    if len(s) != 1:
-        raise _Bad(f"expects a flat input, got {_shape(s)}; add a flatten layer")
-    units = cfg["units"]
-    params = {"weight": (s[0], units)}
-    if cfg["use_bias"]:
-        params["bias"] = (units,)
-    return (units,), params
-
-
-def _infer_conv2d(cfg, shapes, names):
-    h, w, c = _need_image(shapes[0])
-    oh, ow = _window(cfg, (h, w), cfg["kernel_size"], "kernel_size", "kernel")
-    kh, kw = cfg["kernel_size"]
-    params = {"weight": (kh, kw, c, cfg["filters"])}
-    if cfg["use_bias"]:
-        params["bias"] = (cfg["filters"],)
-    return (oh, ow, cfg["filters"]), params
-
-
-def _infer_pool(cfg, shapes, names):
-    h, w, c = _need_image(shapes[0])
-    pad = cfg["padding"]
-    if not isinstance(pad, str):
-        # A window lying wholly in padding has nothing to pool (max of nothing); PyTorch's rule.
-        ph, pw = (pad, pad) if isinstance(pad, int) else pad
-        for p, k in ((ph, cfg["pool_size"][0]), (pw, cfg["pool_size"][1])):
-            if 2 * p > k:
-                raise _Bad(f"padding {_int_text(p)} is more than half the pool size {_int_text(k)}; "
-                           f"some windows would hold only padding", field="padding")
-    oh, ow = _window(cfg, (h, w), cfg["pool_size"], "pool_size", "pool")
-    return (oh, ow, c), {}
-
-
-def _infer_global_pool(cfg, shapes, names):
-    return (_need_image(shapes[0])[2],), {}
-
-
-def _infer_flatten(cfg, shapes, names):
-    return (_prod(shapes[0]),), {}
-
-
-def _infer_reshape(cfg, shapes, names):
-    s, target = shapes[0], cfg["target_shape"]
-    total, known = _prod(s), _prod(d for d in target if d != -1)
-    if -1 in target:
-        if total % known:
-            raise _Bad(f"cannot reshape {_shape(s)} ({_count(total)} elements) to {_shape(target)}: "
-                       f"{_count(total)} is not divisible by {_count(known)}", field="target_shape")
-        return tuple(total // known if d == -1 else d for d in target), {}
-    if known != total:
-        raise _Bad(f"cannot reshape {_shape(s)} ({_count(total)} elements) to {_shape(target)} "
-                   f"({_count(known)} elements); the element counts must match (use -1 for one inferred axis)",
-                   field="target_shape")
-    return target, {}
-
-
-def _infer_same(cfg, shapes, names):
-    return shapes[0], {}
-
-
-def _infer_batchnorm(cfg, shapes, names):
-    c = shapes[0][-1]
-    return shapes[0], {"gamma": (c,), "beta": (c,), "running_mean": (c,), "running_var": (c,)}
-
-
-def _infer_layernorm(cfg, shapes, names):
-    c = shapes[0][-1]
-    return shapes[0], {"gamma": (c,), "beta": (c,)}
-
-
-def _infer_embedding(cfg, shapes, names):
-    s = shapes[0]
-    if len(s) != 1:
-        raise _Bad(f"expects a sequence of integer ids (T,), got {_shape(s)}")
-    return (s[0], cfg["output_dim"]), {"weight": (cfg["input_dim"], cfg["output_dim"])}
-
-
-def _recurrent(gates, split_bias):
-    def infer(cfg, shapes, names):
-        s = shapes[0]
-        if len(s) != 2:
-            hint = "; add a reshape layer to (T, F)" if len(s) != 1 else \
-                "; add a reshape layer to (T, F), or an embedding layer for integer ids"
-            raise _Bad(f"expects a sequence input (T, F), got {_shape(s)}{hint}")
-        (t, f), u = s, cfg["units"]
-        params = {"weight_ih": (f, gates * u), "weight_hh": (u, gates * u)}
-        if split_bias:  # gru keeps b_hn apart: it sits inside r * (h W_hn + b_hn)
-            params.update(bias_ih=(gates * u,), bias_hh=(gates * u,))
-        else:
-            params["bias"] = (gates * u,)
-        return ((t, u) if cfg["return_sequences"] else (u,)), params
-    return infer
-
-
-def _listing(shapes, names):
-    return ", ".join(f"'{n}' {_shape(s)}" for n, s in zip(names, shapes))
-
-
-def _infer_add(cfg, shapes, names):
-    if any(s != shapes[0] for s in shapes):
-        raise _Bad(f"add needs inputs of the same shape, got {_listing(shapes, names)}")
-    return shapes[0], {}
-
-
-def _axis(cfg, shape):
-    """Check `axis` and store it negative. Axes count the batch axis, as in Keras (and layers.py):
-    1..rank or -rank..-1 for per-example shapes of rank `rank`; negative means the same either way."""
-    a, rank = cfg["axis"], len(shape)
-    if a == 0 or a == -rank - 1:
-        raise _Bad(f"axis {_int_text(a)} is the batch axis; use -1 (the last axis) or another axis in "
-                   f"1..{rank} / -{rank}..-1", field="axis")
-    if not -rank <= a <= rank:
-        raise _Bad(f"axis {_int_text(a)} is out of range for inputs {_shape(shape)}; axes count the batch axis "
-                   f"(as in Keras), so use 1..{rank} or -{rank}..-1", field="axis")
-    cfg["axis"] = a - rank - 1 if a > 0 else a
-    return cfg["axis"] + rank  # index into the per-example shape
-
-
-def _infer_concat(cfg, shapes, names):
-    rank = len(shapes[0])
-    if any(len(s) != rank for s in shapes):
-        raise _Bad(f"concat needs inputs of the same rank, got {_listing(shapes, names)}")
-    ax = _axis(cfg, shapes[0])
-    if any(s[:ax] + s[ax + 1:] != shapes[0][:ax] + shapes[0][ax + 1:] for s in shapes):
-        raise _Bad(f"concat along axis {cfg['axis']} needs the other axes to match, got {_listing(shapes, names)}")
-    return shapes[0][:ax] + (sum(s[ax] for s in shapes),) + shapes[0][ax + 1:], {}
-
-
-def _infer_softmax(cfg, shapes, names):
-    _axis(cfg, shapes[0])
-    return shapes[0], {}
-
-
-def _infer_maxout(cfg, shapes, names):
-    s, k = shapes[0], cfg["pieces"]
-    if s[-1] % k:
-        raise _Bad(f"maxout with pieces {_int_text(k)} needs the last axis ({_int_text(s[-1])}) to be divisible "
-                   f"by {_int_text(k)}; input is {_shape(s)}", field="pieces")
-    return s[:-1] + (s[-1] // k,), {}
-
-
-_INFER = {
-    "dense": _infer_dense, "conv2d": _infer_conv2d, "maxpool2d": _infer_pool, "avgpool2d": _infer_pool,
-    "globalavgpool2d": _infer_global_pool, "flatten": _infer_flatten, "reshape": _infer_reshape,
-    "dropout": _infer_same, "batchnorm": _infer_batchnorm, "layernorm": _infer_layernorm,
-    "embedding": _infer_embedding, "rnn": _recurrent(1, False), "lstm": _recurrent(4, False),
-    "gru": _recurrent(3, True), "add": _infer_add, "concat": _infer_concat,
-    "relu": _infer_same, "sigmoid": _infer_same, "tanh": _infer_same, "gelu": _infer_same,
-    "leaky_relu": _infer_same, "elu": _infer_same, "softmax": _infer_softmax, "maxout": _infer_maxout,
-}
-_JOINS = ("add", "concat")
-
-LAYER_TYPES = {
-    t: LayerType(fields, _INFER[t], 2 if t in _JOINS else 1, None if t in _JOINS else 1)
-    for t, fields in LAYER_FIELDS.items()
-}
-
-
-def describe_fields(layer_type):
-    """JSON-friendly field table for one layer type (for UI forms)."""
-    out = []
-    for name, f in LAYER_FIELDS[layer_type].items():
-        required = f.default is REQUIRED
-        default = None if required else ({"same_as": f.default.field} if isinstance(f.default, SameAs) else f.default)
-        out.append({"name": name, "expected": f.kind.expected, "required": required, "default": default})
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -796,7 +341,7 @@ class _Analysis:
         elif not isinstance(t, str):
             problem("type", f"expected a layer type name (a string such as 'dense'), got {_got(t)}")
         elif t not in LAYER_TYPES:
-            hint = _did_you_mean(t, LAYER_TYPES, _TYPE_ALIASES) or \
+            hint = _did_you_mean(t, LAYER_TYPES, _type_aliases()) or \
                 f"; known types: {', '.join(sorted(LAYER_TYPES))}"
             problem("type", f"unknown layer type {_show(t)}{hint}")
         else:

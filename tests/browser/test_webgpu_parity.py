@@ -235,16 +235,18 @@ def test_every_optimizer_option_trains_on_webgpu_as_on_numpy(gpu, name):
 # ---- what is not planned trains on NumPy -------------------------------------------------------------
 def test_every_engine_layer_type_is_planned_and_a_missing_one_falls_back_naming_it(gpu):
     result = gpu.run("""
-from pyengine import layers
+import dataclasses
+from pyengine import layertypes
 from pyengine.backends.webgpu import plan
-missing = sorted(set(layers.LAYERS) - plan.LAYERS)
-plan.LAYERS.discard("gru")  # as if the plan lacked gru: the model trains on NumPy and says why
+missing = sorted(t for t, record in layertypes.TYPES.items() if record.gpu is None)
+gru = layertypes.get("gru")
+layertypes.register(dataclasses.replace(gru, gpu=None), replace=True)  # as if gru had no GPU hook
 try:
     m = pyengine.build({"input": [4, 3], "layers": [{"type": "gru", "units": 4, "name": "g"},
                         {"type": "dense", "units": 2}], "loss": "softmax_cross_entropy", "optimizer": {"type": "sgd"}})
     out = [missing, m.backend, m.backend_notice, plan.placement(m)]
 finally:
-    plan.LAYERS.add("gru")
+    layertypes.register(gru, replace=True)
 out
 """)
     missing, backend, notice, where = result

@@ -73,7 +73,7 @@ export class Builder {
   add(type) {
     const layer = { type };
     for (const f of own(this.catalogue.layers, type) ?? []) {
-      if (f.required) layer[f.name] = REQUIRED_DEFAULTS[f.name] ?? 1;
+      if (f.required) layer[f.name] = f.start ?? 1; // the layer record's starting value
     }
     if (this.catalogue.joins.includes(type)) {
       const names = this.names();
@@ -215,9 +215,6 @@ export class Builder {
     this.onChange(this.layers); // no re-render: keep the focus where the learner is typing
   }
 }
-
-/** Starting values for required fields when a layer is added from the palette. */
-const REQUIRED_DEFAULTS = { units: 10, filters: 8, kernel_size: 3, target_shape: [-1], input_dim: 100, output_dim: 16 };
 
 /**
  * The layer DAG as SVG when the network has joins (a layer with `inputs`): one box per layer top to

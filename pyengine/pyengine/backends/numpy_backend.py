@@ -302,7 +302,7 @@ def maxpool2d_backward_simd(gy, idx, x_shape, pool_size, strides, pads):
     return simd.maxpool_backward(gy, idx, x_shape, pool_size, strides, pads)
 
 
-# What use_simd / use_einsum bind: the names the ops (through backends.current()) and conv2d here call.
+# What use_simd / use_einsum bind: the names the ops (pyengine.ops) and conv2d here call.
 NUMPY_ROUTES = {"gemm": gemm, "im2col": im2col_numpy, "col2im": col2im_numpy,
                 "maxpool2d_forward": maxpool2d_forward_numpy, "maxpool2d_backward": maxpool2d_backward_numpy}
 SIMD_ROUTES = {"gemm": gemm_simd, "im2col": im2col_simd, "col2im": col2im_simd,

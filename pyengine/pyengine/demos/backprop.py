@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from .. import layers as layer_impls
+from .. import layertypes
 from ..model import build
 from ..tensor import Tensor, no_grad
 from . import Demo, fail, option, register
@@ -116,7 +116,7 @@ class Backprop(Demo):
     def forward_layer(self, name, kind):
         before = LAYERS[[n for n, _ in LAYERS].index(name) - 1][0] if name != "hidden" else None
         a = Tensor(self.x if before is None else self.outputs[before].data, requires_grad=True)  # a leaf
-        out = layer_impls.LAYERS[kind].forward(self.cfgs[name], self.params(name), [a], _Eval())
+        out = layertypes.get(kind).forward(self.cfgs[name], self.params(name), [a], _Eval())
         self.inputs[name], self.outputs[name] = a, out
         self.formula = self.forward_formula(name, a.data[0], out.data[0])
 

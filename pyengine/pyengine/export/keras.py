@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import layertypes
 from .common import ExportError, attr_names, py
 
 __all__ = ["model_code", "to_keras_state", "from_keras_state", "KERAS_VERSION"]
@@ -48,46 +49,6 @@ def _act_defs(used):
                        f"    return keras.activations.{kind}(x, {arg})\n")
     return out
 
-
-_HELPERS = '''
-@keras.saving.register_keras_serializable()
-class PaddedPool(keras.layers.Layer):
-    """pyengine's pools with explicit pads ((top, bottom), (left, right)): max pads with -inf; average
-    leaves the padding out of the mean (mean of the real cells of each window)."""
-
-    def __init__(self, kind, pool_size, strides, pads, **kw):
-        super().__init__(**kw)
-        self.kind, self.pool_size, self.strides, self.pads = kind, tuple(pool_size), tuple(strides), pads
-
-    def call(self, x):
-        (t, b), (l, r) = self.pads
-        widths = [[0, 0], [t, b], [l, r], [0, 0]]
-        if self.kind == "max":
-            return ops.max_pool(ops.pad(x, widths, constant_values=float("-inf")), self.pool_size, self.strides, "valid")
-        total = ops.average_pool(ops.pad(x, widths), self.pool_size, self.strides, "valid")
-        ones = ops.pad(ops.ones_like(x[:1, :, :, :1]), widths)
-        return total / ops.average_pool(ones, self.pool_size, self.strides, "valid")
-
-    def get_config(self):
-        return {**super().get_config(), "kind": self.kind, "pool_size": self.pool_size, "strides": self.strides,
-                "pads": self.pads}
-
-
-@keras.saving.register_keras_serializable()
-class Maxout(keras.layers.Layer):
-    """Max over consecutive groups of `pieces` channels of the last axis."""
-
-    def __init__(self, pieces, **kw):
-        super().__init__(**kw)
-        self.pieces = pieces
-
-    def call(self, x):
-        shape = tuple(x.shape[1:-1]) + (x.shape[-1] // self.pieces, self.pieces)
-        return ops.max(ops.reshape(x, (-1,) + shape), axis=-1)
-
-    def get_config(self):
-        return {**super().get_config(), "pieces": self.pieces}
-'''
 
 _OPTIMIZER = '''
 DECAYED = ("kernel", "recurrent_kernel", "embeddings")  # pyengine's "weight*": never biases or norm scales
@@ -168,7 +129,7 @@ class _Plan:
         self.nspec = nspec
         self.names = attr_names([c["name"] for c in nspec.layers])
         self.lines, self.acts, self.params = [], set(), []  # params: (key, layer, pname, to_k, from_k)
-        self.helpers = False
+        self.helpers = {}  # name -> code (a layer class the file needs), in order of first use
         var = {"input": "inputs"}
         for cfg in nspec.layers:
             var[cfg["name"]] = self._layer(cfg, [var[i] for i in cfg["inputs"]])
@@ -180,95 +141,22 @@ class _Plan:
             self.acts.add(fn)
         return fn
 
+    # What a layer record's keras hook builds with (pyengine/layertypes): lines, param(), act(),
+    # helper() and py().
+    py = staticmethod(py)
+
+    def helper(self, name, code):
+        self.helpers.setdefault(name, code)
+
     def param(self, key, layer, pname, to_k=None, from_k=None):
         self.params.append((key, layer, pname, to_k or (lambda a: a), from_k or (lambda a: a)))
 
     def _layer(self, cfg, ins):
-        t, name = cfg["type"], cfg["name"]
-        k = self.names[name]
-        arg = ins[0] if len(ins) == 1 else "[" + ", ".join(ins) + "]"
-        x = ins[0]
-        act = self.act(cfg.get("activation"))
-        act_s = f", activation={act}" if act else ""
-        line = self.lines.append
-        kname = f"name={k!r}"
-        if t == "dense":
-            line(f"{k} = layers.Dense({cfg['units']}{act_s}, use_bias={cfg['use_bias']}, {kname})({x})")
-            self.param(f"{k}.kernel", name, "weight")
-            if cfg["use_bias"]:
-                self.param(f"{k}.bias", name, "bias")
-        elif t == "conv2d":
-            (pt, pb), (pl, pr) = cfg["pads"]
-            if pt or pb or pl or pr:  # explicit pads (TensorFlow's 'same' may pad one more at the bottom/right)
-                line(f"{k}_pad = layers.ZeroPadding2D((({pt}, {pb}), ({pl}, {pr})), name={k + '_pad'!r})({x})")
-                x = f"{k}_pad"
-            line(f"{k} = layers.Conv2D({cfg['filters']}, {tuple(cfg['kernel_size'])}, strides={tuple(cfg['strides'])}, "
-                 f"dilation_rate={tuple(cfg['dilation_rate'])}{act_s}, use_bias={cfg['use_bias']}, {kname})({x})")
-            self.param(f"{k}.kernel", name, "weight")
-            if cfg["use_bias"]:
-                self.param(f"{k}.bias", name, "bias")
-        elif t in ("maxpool2d", "avgpool2d"):
-            pads = cfg["pads"]
-            if any(pads[0]) or any(pads[1]):
-                self.helpers = True
-                kind = "max" if t == "maxpool2d" else "avg"
-                line(f"{k} = PaddedPool({kind!r}, {tuple(cfg['pool_size'])}, {tuple(cfg['strides'])}, "
-                     f"{tuple(tuple(p) for p in pads)}, {kname})({x})")
-            else:
-                cls = "MaxPooling2D" if t == "maxpool2d" else "AveragePooling2D"
-                line(f"{k} = layers.{cls}({tuple(cfg['pool_size'])}, strides={tuple(cfg['strides'])}, {kname})({x})")
-        elif t == "globalavgpool2d":
-            line(f"{k} = layers.GlobalAveragePooling2D({kname})({x})")
-        elif t == "flatten":
-            line(f"{k} = layers.Flatten({kname})({x})")
-        elif t == "reshape":
-            line(f"{k} = layers.Reshape({tuple(cfg['target_shape'])}, {kname})({x})")
-        elif t == "dropout":
-            line(f"{k} = layers.Dropout({py(cfg['rate'])}, {kname})({x})")
-        elif t == "batchnorm":
-            line(f"{k} = layers.BatchNormalization(momentum={py(cfg['momentum'])}, epsilon={py(cfg['epsilon'])}, "
-                 f"{kname})({x})")
-            for kk, p in (("gamma", "gamma"), ("beta", "beta"), ("moving_mean", "running_mean"),
-                          ("moving_variance", "running_var")):
-                self.param(f"{k}.{kk}", name, p)
-        elif t == "layernorm":
-            line(f"{k} = layers.LayerNormalization(epsilon={py(cfg['epsilon'])}, {kname})({x})")
-            self.param(f"{k}.gamma", name, "gamma")
-            self.param(f"{k}.beta", name, "beta")
-        elif t == "embedding":
-            line(f"{k} = layers.Embedding({cfg['input_dim']}, {cfg['output_dim']}, {kname})(ops.cast({x}, 'int32'))")
-            self.param(f"{k}.embeddings", name, "weight")
-        elif t == "rnn":
-            fn = self.act(cfg["activation"]) or "None"
-            line(f"{k} = layers.SimpleRNN({cfg['units']}, activation={fn}, return_sequences={cfg['return_sequences']}, "
-                 f"{kname})({x})")
-            for kk, p in (("kernel", "weight_ih"), ("recurrent_kernel", "weight_hh"), ("bias", "bias")):
-                self.param(f"{k}.{kk}", name, p)
-        elif t == "lstm":  # Keras' gates i, f, c, o are pyengine's i, f, g, o
-            line(f"{k} = layers.LSTM({cfg['units']}, return_sequences={cfg['return_sequences']}, {kname})({x})")
-            for kk, p in (("kernel", "weight_ih"), ("recurrent_kernel", "weight_hh"), ("bias", "bias")):
-                self.param(f"{k}.{kk}", name, p)
-        elif t == "gru":  # Keras' gates z, r, h; pyengine's r, z, n: swap the first two blocks
-            u = cfg["units"]
-            swap = lambda w: np.concatenate([w[..., u:2 * u], w[..., :u], w[..., 2 * u:]], axis=-1)  # noqa: E731
-            line(f"{k} = layers.GRU({u}, return_sequences={cfg['return_sequences']}, reset_after=True, {kname})({x})")
-            self.param(f"{k}.kernel", name, "weight_ih", swap, swap)
-            self.param(f"{k}.recurrent_kernel", name, "weight_hh", swap, swap)
-            self.param(f"{k}.bias", name, ("bias_ih", "bias_hh"), lambda b: swap(np.stack(b)),
-                       lambda b: tuple(swap(b)))
-        elif t == "add":
-            line(f"{k} = layers.Add({kname})({arg})")
-        elif t == "concat":
-            line(f"{k} = layers.Concatenate(axis={cfg['axis']}, {kname})({arg})")
-        elif t in ("relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu"):
-            line(f"{k} = layers.Activation({self.act(t, cfg.get('alpha'))}, {kname})({x})")
-        elif t == "softmax":
-            line(f"{k} = layers.Softmax(axis={cfg['axis']}, {kname})({x})")
-        elif t == "maxout":
-            self.helpers = True
-            line(f"{k} = Maxout({cfg['pieces']}, {kname})({x})")
-        else:
-            raise ExportError(f"layer {cfg['index']} '{name}': type {t!r} has no Keras translation")
+        hook = layertypes.get(cfg["type"]).keras
+        if hook is None:
+            raise ExportError(f"layer {cfg['index']} '{cfg['name']}': type {cfg['type']!r} has no Keras translation")
+        k = self.names[cfg["name"]]
+        hook(self, cfg, ins, k)
         return k
 
 
@@ -412,7 +300,7 @@ def model_code(nspec, title="nnplay network"):
              "from keras import layers, ops", "", f"INPUT_SHAPE = {tuple(nspec.input)!r}", ""]
     lines += ["", *_act_defs(plan.acts)]
     if plan.helpers:
-        lines.append(_HELPERS.strip("\n") + "\n")
+        lines.append("\n\n\n".join(code.strip("\n") for code in plan.helpers.values()) + "\n")
     lines += ["", "def build_model():", f"    inputs = keras.Input(shape={tuple(nspec.input)!r})"]
     lines += [f"    {s}" for s in plan.lines]
     lines += [f"    return keras.Model(inputs, {plan.output}, name='nnplay')", "", "",

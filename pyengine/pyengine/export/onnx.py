@@ -16,6 +16,7 @@ import struct
 
 import numpy as np
 
+from .. import layertypes
 from .common import ExportError
 
 __all__ = ["to_onnx", "OPSET", "IR_VERSION"]
@@ -117,6 +118,17 @@ class _Graph:
         self.count += 1
         return self.const(f"i_{self.count}", np.asarray(values, np.int64))
 
+    # What a layer record's onnx hook builds with besides op / ops / const / scalar / ints
+    # (pyengine/layertypes): activations, and the NHWC <-> NCHW transposes around conv and pool.
+    def activation(self, name, x, alpha=None, hint="act"):
+        return _activation(self, name, x, alpha, hint)
+
+    def nchw(self, x):
+        return _nchw(self, x)
+
+    def nhwc(self, x, hint):
+        return _nhwc(self, x, hint)
+
 
 def _activation(g, name, x, alpha=None, hint="act"):
     if name in (None, "linear"):
@@ -151,110 +163,11 @@ def _nhwc(g, x, hint):
     return g.op("Transpose", [x], hint, perm=[0, 2, 3, 1])
 
 
-def _recurrent(g, cfg, x, p, a):
-    """Unrolled rnn / lstm / gru over the fixed sequence length, in pyengine's gate order."""
-    t_len, _ = cfg["input_shapes"][0]
-    kind, u = cfg["type"], cfg["units"]
-    w_ih = g.const(f"{a}.weight_ih", p["weight_ih"])
-    w_hh = g.const(f"{a}.weight_hh", p["weight_hh"])
-    b_in = g.const(f"{a}.bias" if kind != "gru" else f"{a}.bias_ih", p["bias"] if kind != "gru" else p["bias_ih"])
-    xw = g.op("Add", [g.op("MatMul", [x, w_ih]), b_in])  # (N, T, G): every step's input projection at once
-    b_hh = g.const(f"{a}.bias_hh", p["bias_hh"]) if kind == "gru" else None
-    h = c = None
-    states = []
-    act = cfg.get("activation") if kind == "rnn" else None
-    for t in range(t_len):
-        z = g.op("Gather", [xw, g.ints(t)], axis=1)  # (N, G)
-        if kind == "rnn":
-            pre = z if h is None else g.op("Add", [z, g.op("MatMul", [h, w_hh])])
-            h = _activation(g, act or "linear", pre)
-        elif kind == "lstm":
-            pre = z if h is None else g.op("Add", [z, g.op("MatMul", [h, w_hh])])
-            i, f, gg, o = g.ops("Split", [pre], 4, axis=1)
-            i, f, o = (g.op("Sigmoid", [v]) for v in (i, f, o))
-            gg = g.op("Tanh", [gg])
-            ig = g.op("Mul", [i, gg])
-            c = ig if c is None else g.op("Add", [g.op("Mul", [f, c]), ig])
-            h = g.op("Mul", [o, g.op("Tanh", [c])])
-        else:  # gru: r, z, n; n = tanh(x_n + r (h W_hn + b_hn)); h = n + z (h - n)
-            hw = b_hh if h is None else g.op("Add", [g.op("MatMul", [h, w_hh]), b_hh])
-            xr, xz, xn = g.ops("Split", [z], 3, axis=1)
-            if h is None:
-                hr, hz, hn = (g.const(f"{a}.bias_hh_{k}", p["bias_hh"][k * u:(k + 1) * u]) for k in range(3))
-            else:
-                hr, hz, hn = g.ops("Split", [hw], 3, axis=1)
-            r = g.op("Sigmoid", [g.op("Add", [xr, hr])])
-            zz = g.op("Sigmoid", [g.op("Add", [xz, hz])])
-            n = g.op("Tanh", [g.op("Add", [xn, g.op("Mul", [r, hn])])])
-            h = g.op("Sub", [n, g.op("Mul", [zz, n])]) if h is None else \
-                g.op("Add", [n, g.op("Mul", [zz, g.op("Sub", [h, n])])])
-        if cfg["return_sequences"]:
-            states.append(g.op("Unsqueeze", [h, g.ints([1])]))
-    if cfg["return_sequences"]:
-        return g.op("Concat", states, a, axis=1) if len(states) > 1 else g.op("Identity", states, a)
-    return g.op("Identity", [h], a)
-
-
 def _layer(g, cfg, ins, p):
-    t, a = cfg["type"], cfg["name"]
-    x = ins[0]
-    act, alpha = cfg.get("activation"), cfg.get("alpha")
-    if t == "dense":
-        y = g.op("MatMul", [x, g.const(f"{a}.weight", p["weight"])])
-        if cfg["use_bias"]:
-            y = g.op("Add", [y, g.const(f"{a}.bias", p["bias"])])
-        return _activation(g, act, y, hint=a)
-    if t == "conv2d":
-        (pt, pb), (pl, pr) = cfg["pads"]
-        w = g.const(f"{a}.weight", p["weight"].transpose(3, 2, 0, 1))  # (KH, KW, C, F) -> (F, C, KH, KW)
-        inputs = [_nchw(g, x), w] + ([g.const(f"{a}.bias", p["bias"])] if cfg["use_bias"] else [])
-        y = g.op("Conv", inputs, kernel_shape=list(cfg["kernel_size"]), strides=list(cfg["strides"]),
-                 dilations=list(cfg["dilation_rate"]), pads=[pt, pl, pb, pr])
-        return _activation(g, act, _nhwc(g, y, a if act in (None, "linear") else "conv"), hint=a)
-    if t in ("maxpool2d", "avgpool2d"):
-        (pt, pb), (pl, pr) = cfg["pads"]
-        extra = {} if t == "maxpool2d" else {"count_include_pad": 0}  # padding is left out of the mean
-        y = g.op("MaxPool" if t == "maxpool2d" else "AveragePool", [_nchw(g, x)], kernel_shape=list(cfg["pool_size"]),
-                 strides=list(cfg["strides"]), pads=[pt, pl, pb, pr], **extra)
-        return _nhwc(g, y, a)
-    if t == "globalavgpool2d":
-        return g.op("ReduceMean", [x], a, axes=[1, 2], keepdims=0)
-    if t == "flatten":
-        return g.op("Flatten", [x], a, axis=1)
-    if t == "reshape":
-        return g.op("Reshape", [x, g.ints([0] + list(cfg["target_shape"]))], a)
-    if t == "dropout":
-        return g.op("Identity", [x], a)  # inference: dropout does nothing
-    if t == "batchnorm":
-        scale = p["gamma"] / np.sqrt(p["running_var"] + np.float32(cfg["epsilon"]))
-        y = g.op("Sub", [x, g.const(f"{a}.running_mean", p["running_mean"])])
-        y = g.op("Mul", [y, g.const(f"{a}.scale", scale.astype(np.float32))])
-        return g.op("Add", [y, g.const(f"{a}.beta", p["beta"])], a)
-    if t == "layernorm":
-        return g.op("LayerNormalization", [x, g.const(f"{a}.gamma", p["gamma"]), g.const(f"{a}.beta", p["beta"])],
-                    a, axis=-1, epsilon=float(cfg["epsilon"]))
-    if t == "embedding":
-        ids = g.op("Cast", [x], to=INT64)
-        return g.op("Gather", [g.const(f"{a}.weight", p["weight"]), ids], a, axis=0)
-    if t in ("rnn", "lstm", "gru"):
-        return _recurrent(g, cfg, x, p, a)
-    if t == "add":
-        y = x
-        for other in ins[1:]:
-            y = g.op("Add", [y, other])
-        return g.op("Identity", [y], a)
-    if t == "concat":
-        return g.op("Concat", ins, a, axis=cfg["axis"])
-    if t in ("relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu"):
-        return g.op("Identity", [_activation(g, t, x, alpha)], a)
-    if t == "softmax":
-        return g.op("Softmax", [x], a, axis=cfg["axis"])
-    if t == "maxout":
-        shape = cfg["input_shapes"][0]
-        k = cfg["pieces"]
-        y = g.op("Reshape", [x, g.ints([0] + list(shape[:-1]) + [shape[-1] // k, k])])
-        return g.op("ReduceMax", [y], a, axes=[-1], keepdims=0)
-    raise ExportError(f"layer {cfg['index']} '{a}': type {t!r} has no ONNX translation")
+    hook = layertypes.get(cfg["type"]).onnx
+    if hook is None:
+        raise ExportError(f"layer {cfg['index']} '{cfg['name']}': type {cfg['type']!r} has no ONNX translation")
+    return hook(g, cfg, ins, p)
 
 
 def to_onnx(model, name="nnplay"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import layertypes
 from .common import ExportError, attr_names, py, weight_decayed
 
 __all__ = ["model_code", "to_torch_state", "from_torch_state", "torch_param_names"]
@@ -32,64 +33,6 @@ def _act(name, x, alpha=None):
 
 
 _HELPERS = {
-    "BatchNormLast": '''
-class BatchNormLast(nn.Module):
-    """nnplay's batchnorm: statistics over every axis but the last (channels-last images, sequences or
-    vectors alike) and the biased batch variance in the running average too (torch's BatchNorm keeps
-    the unbiased one): running = momentum * running + (1 - momentum) * batch."""
-
-    def __init__(self, channels, momentum, eps):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(channels))  # nnplay's gamma
-        self.bias = nn.Parameter(torch.zeros(channels))  # nnplay's beta
-        self.register_buffer("running_mean", torch.zeros(channels))
-        self.register_buffer("running_var", torch.ones(channels))
-        self.momentum, self.eps = momentum, eps
-
-    def forward(self, x):
-        x2 = x.reshape(-1, x.shape[-1])
-        if self.training:
-            mean = x2.mean(0)
-            var = ((x2 - mean) ** 2).mean(0)
-            with torch.no_grad():
-                self.running_mean.mul_(self.momentum).add_((1 - self.momentum) * mean)
-                self.running_var.mul_(self.momentum).add_((1 - self.momentum) * var)
-        else:
-            mean, var = self.running_mean, self.running_var
-        return ((x2 - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias).reshape(x.shape)
-''',
-    "SimpleRNN": '''
-class SimpleRNN(nn.Module):
-    """nnplay's rnn: h_t = act(x_t W_ih + h_(t-1) W_hh + b), one bias, any activation (nn.RNN has two
-    biases and only tanh/relu). Weights in nnplay's (in, out) layout."""
-
-    def __init__(self, features, units, activation, return_sequences):
-        super().__init__()
-        self.weight_ih = nn.Parameter(torch.zeros(features, units))
-        self.weight_hh = nn.Parameter(torch.zeros(units, units))
-        self.bias = nn.Parameter(torch.zeros(units))
-        self.activation, self.return_sequences = activation, return_sequences
-
-    def forward(self, x):  # (N, T, F) -> (N, T, U) or (N, U)
-        xw = x @ self.weight_ih + self.bias
-        h = x.new_zeros(x.shape[0], self.weight_hh.shape[0])
-        states = []
-        for t in range(x.shape[1]):
-            h = self.activation(xw[:, t] + h @ self.weight_hh)
-            states.append(h)
-        return torch.stack(states, 1) if self.return_sequences else h
-''',
-    "avg_pool_padded": '''
-def avg_pool_padded(x, kernel, stride, pads):
-    """nnplay's average pool of NCHW x with pads (top, bottom, left, right): the mean over the window's
-    real cells only (padding is left out of the count, as TensorFlow's 'same' does; torch's
-    count_include_pad=False takes symmetric padding only)."""
-    top, bottom, left, right = pads
-    ones = torch.ones_like(x[:1, :1])
-    total = F.avg_pool2d(F.pad(x, (left, right, top, bottom)), kernel, stride, divisor_override=1)
-    count = F.avg_pool2d(F.pad(ones, (left, right, top, bottom)), kernel, stride, divisor_override=1)
-    return total / count
-''',
     "Momentum": '''
 class Momentum(torch.optim.Optimizer):
     """nnplay's momentum: v = mu v - lr g; w += v (nesterov: w += mu v - lr g). torch's SGD keeps the
@@ -121,7 +64,7 @@ class _Plan:
     def __init__(self, nspec):
         self.nspec = nspec
         self.attrs = attr_names([c["name"] for c in nspec.layers])
-        self.init, self.fwd, self.helpers = [], [], []
+        self.init, self.fwd, self.helpers = [], [], {}  # helpers: name -> code, in order of first use
         self.params = []  # (torch key, layer name, nnplay param or None, to_torch(a), from_torch(t))
         self.frozen = []  # torch keys kept at zero and out of training (lstm's second bias)
         names = {"input": "x"}
@@ -131,110 +74,24 @@ class _Plan:
             names[cfg["name"]] = out
         self.output = names[nspec.layers[-1]["name"]]
 
-    def helper(self, name):
+    # What a layer record's pytorch hook builds with (pyengine/layertypes): attrs, init and fwd lines,
+    # param(), helper(), frozen, and the expression helpers act() and py().
+    act = staticmethod(_act)
+    py = staticmethod(py)
+
+    def helper(self, name, code=None):
+        """Put a helper definition (a class or function the code needs) in the file once."""
         if name not in self.helpers:
-            self.helpers.append(name)
+            self.helpers[name] = _HELPERS[name] if code is None else code
 
     def param(self, key, layer, pname, to_torch=None, from_torch=None):
         self.params.append((key, layer, pname, to_torch or (lambda a: a), from_torch or (lambda t: t)))
 
     def _layer(self, cfg, ins, out):
-        t, name, a = cfg["type"], cfg["name"], self.attrs[cfg["name"]]
-        x = ins[0]
-        shape_in = cfg["input_shapes"][0]
-        act, alpha = cfg.get("activation"), cfg.get("alpha")
-        init, fwd = self.init.append, self.fwd.append
-        tr = (lambda w: w.T, lambda w: w.T)
-        if t == "dense":
-            init(f"self.{a} = nn.Linear({shape_in[-1]}, {cfg['units']}, bias={cfg['use_bias']})")
-            fwd(f"{out} = " + _act(act, f"self.{a}({x})"))
-            self.param(f"{a}.weight", name, "weight", *tr)
-            if cfg["use_bias"]:
-                self.param(f"{a}.bias", name, "bias")
-        elif t == "conv2d":
-            (pt, pb), (pl, pr) = cfg["pads"]
-            init(f"self.{a} = nn.Conv2d({shape_in[-1]}, {cfg['filters']}, kernel_size={tuple(cfg['kernel_size'])}, "
-                 f"stride={tuple(cfg['strides'])}, dilation={tuple(cfg['dilation_rate'])}, bias={cfg['use_bias']})")
-            src = f"{x}.permute(0, 3, 1, 2)"
-            if pt or pb or pl or pr:  # explicit pads: TensorFlow's 'same' may pad one more at the bottom/right
-                src = f"F.pad({src}, ({pl}, {pr}, {pt}, {pb}))"
-            fwd(f"{out} = " + _act(act, f"self.{a}({src}).permute(0, 2, 3, 1)"))
-            self.param(f"{a}.weight", name, "weight", lambda w: w.transpose(3, 2, 0, 1),
-                       lambda w: w.transpose(2, 3, 1, 0))
-            if cfg["use_bias"]:
-                self.param(f"{a}.bias", name, "bias")
-        elif t in ("maxpool2d", "avgpool2d"):
-            (pt, pb), (pl, pr) = cfg["pads"]
-            k, s = tuple(cfg["pool_size"]), tuple(cfg["strides"])
-            src = f"{x}.permute(0, 3, 1, 2)"
-            padded = pt or pb or pl or pr
-            if t == "maxpool2d":
-                if padded:
-                    src = f"F.pad({src}, ({pl}, {pr}, {pt}, {pb}), value=float('-inf'))"
-                fwd(f"{out} = F.max_pool2d({src}, {k}, {s}).permute(0, 2, 3, 1)")
-            elif padded:
-                self.helper("avg_pool_padded")
-                fwd(f"{out} = avg_pool_padded({src}, {k}, {s}, ({pt}, {pb}, {pl}, {pr})).permute(0, 2, 3, 1)")
-            else:
-                fwd(f"{out} = F.avg_pool2d({src}, {k}, {s}).permute(0, 2, 3, 1)")
-        elif t == "globalavgpool2d":
-            fwd(f"{out} = {x}.mean(dim=(1, 2))")
-        elif t == "flatten":
-            fwd(f"{out} = {x}.flatten(1)")
-        elif t == "reshape":
-            fwd(f"{out} = {x}.reshape({x}.shape[0], {', '.join(map(str, cfg['target_shape']))})")
-        elif t == "dropout":
-            init(f"self.{a} = nn.Dropout({py(cfg['rate'])})")
-            fwd(f"{out} = self.{a}({x})")
-        elif t == "batchnorm":
-            self.helper("BatchNormLast")
-            init(f"self.{a} = BatchNormLast({shape_in[-1]}, momentum={py(cfg['momentum'])}, eps={py(cfg['epsilon'])})")
-            fwd(f"{out} = self.{a}({x})")
-            for key, p in (("weight", "gamma"), ("bias", "beta"), ("running_mean", "running_mean"),
-                           ("running_var", "running_var")):
-                self.param(f"{a}.{key}", name, p)
-        elif t == "layernorm":
-            init(f"self.{a} = nn.LayerNorm({shape_in[-1]}, eps={py(cfg['epsilon'])})")
-            fwd(f"{out} = self.{a}({x})")
-            self.param(f"{a}.weight", name, "gamma")
-            self.param(f"{a}.bias", name, "beta")
-        elif t == "embedding":
-            init(f"self.{a} = nn.Embedding({cfg['input_dim']}, {cfg['output_dim']})")
-            fwd(f"{out} = self.{a}({x}.long())")
-            self.param(f"{a}.weight", name, "weight")
-        elif t == "rnn":
-            self.helper("SimpleRNN")
-            fn = f"lambda z: {_act(cfg['activation'], 'z')}"
-            init(f"self.{a} = SimpleRNN({shape_in[-1]}, {cfg['units']}, {fn}, return_sequences={cfg['return_sequences']})")
-            fwd(f"{out} = self.{a}({x})")
-            for p in ("weight_ih", "weight_hh", "bias"):
-                self.param(f"{a}.{p}", name, p)
-        elif t in ("lstm", "gru"):
-            cls = "LSTM" if t == "lstm" else "GRU"
-            init(f"self.{a} = nn.{cls}({shape_in[-1]}, {cfg['units']}, batch_first=True)")
-            self.param(f"{a}.weight_ih_l0", name, "weight_ih", *tr)
-            self.param(f"{a}.weight_hh_l0", name, "weight_hh", *tr)
-            if t == "lstm":  # nnplay's lstm has one bias; torch's second stays zero and untrained
-                init(f"self.{a}.bias_hh_l0.requires_grad_(False)")
-                self.param(f"{a}.bias_ih_l0", name, "bias")
-                self.param(f"{a}.bias_hh_l0", name, None)
-                self.frozen.append(f"{a}.bias_hh_l0")
-            else:
-                self.param(f"{a}.bias_ih_l0", name, "bias_ih")
-                self.param(f"{a}.bias_hh_l0", name, "bias_hh")
-            fwd(f"{out} = self.{a}({x})[0]" + ("" if cfg["return_sequences"] else "[:, -1]"))
-        elif t == "add":
-            fwd(f"{out} = " + " + ".join(ins))
-        elif t == "concat":
-            fwd(f"{out} = torch.cat([{', '.join(ins)}], dim={cfg['axis']})")
-        elif t in ("relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu"):
-            fwd(f"{out} = " + _act(t, x, alpha))
-        elif t == "softmax":
-            fwd(f"{out} = F.softmax({x}, dim={cfg['axis']})")
-        elif t == "maxout":
-            fwd(f"{out} = {x}.unflatten(-1, (-1, {cfg['pieces']})).amax(-1)  # max over consecutive groups")
-        else:
-            raise ExportError(f"layer {cfg['index']} '{name}': type {t!r} has no PyTorch translation")
+        hook = layertypes.get(cfg["type"]).pytorch
+        if hook is None:
+            raise ExportError(f"layer {cfg['index']} '{cfg['name']}': type {cfg['type']!r} has no PyTorch translation")
+        hook(self, cfg, ins, out)
 
 
 def _loss_code(loss):
@@ -439,8 +296,8 @@ def model_code(nspec, title="nnplay network"):
              "import json", "import math", "import struct", "", "import torch", "import torch.nn as nn",
              "import torch.nn.functional as F", "", f"INPUT_SHAPE = {tuple(nspec.input)!r}",
              f"OUTPUT_SHAPE = {tuple(nspec.output_shape)!r}", ""]
-    for h in plan.helpers:
-        lines.append(_HELPERS[h].rstrip("\n"))
+    for code in plan.helpers.values():
+        lines.append(code.rstrip("\n"))
         lines.append("")
     lines += ["", "class Net(nn.Module):", "    def __init__(self):", "        super().__init__()"]
     lines += [f"        {s}" for s in plan.init] or ["        pass"]

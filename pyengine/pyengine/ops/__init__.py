@@ -1,7 +1,9 @@
 """Functional, differentiable ops on Tensors (one module per family), re-exported here.
 
 Each op is a `Function` subclass with forward and backward side by side plus a small wrapper
-function; heavy array work goes through `pyengine.backends.current()`.
+function; heavy array work goes through `pyengine.backends.numpy_backend` (gemm, im2col, pools; its
+`use_simd` / `use_einsum` rebind those names). The WebGPU backend is not an op-level swap: it runs a
+whole model's step as one plan (backends/webgpu/plan.py).
 """
 from .conv import Conv2d, conv2d
 from .elementwise import (

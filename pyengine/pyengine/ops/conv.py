@@ -1,5 +1,5 @@
 """2-D convolution (channels-last), im2col + one GEMM in the backend."""
-from .. import backends
+from ..backends import numpy_backend as kernels
 from ..tensor import Function
 
 
@@ -18,7 +18,7 @@ def _pads(p):
 class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, w, b=None, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1), relu=False):
-        y, cols = backends.current().conv2d_forward(x, w, b, strides, pads, dilation, relu)
+        y, cols = kernels.conv2d_forward(x, w, b, strides, pads, dilation, relu)
         # cols are only needed for the weight grad; y only for the fused relu's mask.
         ctx.save_for_backward(cols if ctx.needs_input_grad[1] else None, w, y if relu else None)
         ctx.geom = (x.shape, strides, pads, dilation)
@@ -28,13 +28,12 @@ class Conv2d(Function):
     @staticmethod
     def backward(ctx, g):
         cols, w, y = ctx.saved_tensors
-        be = backends.current()
         if y is not None:
             g = g * (y > 0)
         x_shape, strides, pads, dilation = ctx.geom
         nx, nw = ctx.needs_input_grad[:2]
-        dx = be.conv2d_backward_input(g, w, x_shape, strides, pads, dilation) if nx else None
-        dw = be.conv2d_backward_weight(g, cols, w.shape) if nw else None
+        dx = kernels.conv2d_backward_input(g, w, x_shape, strides, pads, dilation) if nx else None
+        dw = kernels.conv2d_backward_weight(g, cols, w.shape) if nw else None
         db = g.sum(axis=(0, 1, 2)) if ctx.has_bias and ctx.needs_input_grad[2] else None
         return dx, dw, db
 

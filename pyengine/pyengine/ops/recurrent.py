@@ -7,7 +7,7 @@ Initial states are zero. Output: (N, T, U) with return_sequences, else the last 
 """
 import numpy as np
 
-from .. import backends
+from ..backends import numpy_backend as kernels
 from ..tensor import Function
 from .elementwise import ACTIVATIONS, DEFAULT_ALPHA, _sigmoid
 
@@ -38,7 +38,7 @@ class RNN(Function):
 
     @staticmethod
     def forward(ctx, x, w_ih, w_hh, bias, activation="tanh", return_sequences=False):
-        gemm = backends.current().gemm
+        gemm = kernels.gemm
         act, ctx.dact = ACTIVATIONS[activation or "linear"]
         ctx.alpha = DEFAULT_ALPHA.get(activation)
         n, t, _ = x.shape
@@ -55,7 +55,7 @@ class RNN(Function):
     @staticmethod
     def backward(ctx, g):
         x2, w_ih, w_hh, pre, hs = ctx.saved_tensors
-        gemm = backends.current().gemm
+        gemm = kernels.gemm
         t, n, u = pre.shape
         gseq = _time_major_grad(g, ctx.return_sequences)
         dz = np.empty_like(pre)
@@ -76,7 +76,7 @@ class LSTM(Function):
 
     @staticmethod
     def forward(ctx, x, w_ih, w_hh, bias, return_sequences=False):
-        gemm = backends.current().gemm
+        gemm = kernels.gemm
         n, t, _ = x.shape
         u = w_hh.shape[0]
         x2, gates = _project_inputs(gemm, x, w_ih, bias)  # (T, N, 4U); becomes the activated gates
@@ -99,7 +99,7 @@ class LSTM(Function):
     @staticmethod
     def backward(ctx, g):
         x2, w_ih, w_hh, gates, hs, cs, tanh_c = ctx.saved_tensors
-        gemm = backends.current().gemm
+        gemm = kernels.gemm
         t, n, u4 = gates.shape
         u = u4 // 4
         gseq = _time_major_grad(g, ctx.return_sequences)
@@ -133,7 +133,7 @@ class GRU(Function):
 
     @staticmethod
     def forward(ctx, x, w_ih, w_hh, bias_ih, bias_hh, return_sequences=False):
-        gemm = backends.current().gemm
+        gemm = kernels.gemm
         n, t, _ = x.shape
         u = w_hh.shape[0]
         x2, xw = _project_inputs(gemm, x, w_ih, bias_ih)  # (T, N, 3U)
@@ -155,7 +155,7 @@ class GRU(Function):
     @staticmethod
     def backward(ctx, g):
         x2, w_ih, w_hh, gates, hn, hs = ctx.saved_tensors
-        gemm = backends.current().gemm
+        gemm = kernels.gemm
         t, n, u3 = gates.shape
         u = u3 // 3
         gseq = _time_major_grad(g, ctx.return_sequences)

@@ -24,32 +24,31 @@ dropout, batchnorm in training / evaluation (frozen) mode, layernorm, embedding,
 activation layers, softmax, maxout, rnn / lstm / gru with or without return_sequences); every loss
 (softmax_cross_entropy, mse, huber, hinge, binary_cross_entropy with or without logits) on outputs
 of any rank; every optimizer with l1/l2/clipvalue/clipnorm/schedules; frozen layers.
-`unsupported(model)` lists what is not planned (a layer type or activation added to the engine
-but not here yet; then the model trains on NumPy, and the notice names it) and `placement(model)`
-says which layers would run where.
+`unsupported(model)` lists what is not planned (a layer type whose record has no `gpu` hook, or an
+activation the kernels lack; then the model trains on NumPy, and the notice names it) and
+`placement(model)` says which layers would run where.
 """
 import numpy as np
 
+from ... import layertypes
+from ...layertypes.base import axis_split as _axis_split
 from .kernels import ACTIVATIONS, OPTIMIZER_UNIFORM_BYTES, Kernels, optimizer_fields
 
 SYNC_EVERY = 20
-LAYERS = {"dense", "conv2d", "maxpool2d", "avgpool2d", "globalavgpool2d", "flatten", "reshape", "dropout",
-          "batchnorm", "layernorm", "embedding", "add", "concat", "relu", "leaky_relu", "elu", "gelu", "sigmoid",
-          "tanh", "softmax", "maxout", "rnn", "lstm", "gru"}
 LOSSES = {"softmax_cross_entropy", "binary_cross_entropy", "mse", "huber", "hinge"}
 CLASS_LABEL_LOSSES = ("softmax_cross_entropy", "hinge")  # targets may be int labels -> one-hot
 OPTIMIZERS = {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw"}
 SLOTS = {"momentum": ("velocity",), "nesterov": ("velocity",), "adagrad": ("accum",),
          "rmsprop": ("mean_square",), "adadelta": ("mean_square_grad", "mean_square_delta"),
          "adam": ("m", "v"), "adamw": ("m", "v")}
-ALIASES = ("flatten", "reshape")  # output = the input's bytes with a new shape
 METRICS = 4  # readback floats before the clipnorm partials: [loss, -, -, -]
 
 
 def _layer_reason(cfg):
     """Why the plan cannot run this layer (None when it can)."""
     act = cfg.get("activation")
-    if cfg["type"] not in LAYERS:
+    record = layertypes.TYPES.get(cfg["type"])
+    if record is None or record.gpu is None:
         return f"layer type {cfg['type']} ({cfg['name']})"
     if act not in ACTIVATIONS and act != "softmax":
         return f"activation {act} ({cfg['name']})"
@@ -77,14 +76,10 @@ def placement(model):
     return {"webgpu": gpu, "numpy": cpu}
 
 
-def _axis_split(shape, axis):
-    """(outer, length, inner) of a full (batch-first) shape around `axis` (negative, as spec.py stores it)."""
-    a = len(shape) + axis if axis < 0 else axis
-    return int(np.prod(shape[:a])), int(shape[a]), int(np.prod(shape[a + 1:]))
-
-
 class GpuTrainer:
     """A Model's GPU state: parameter/gradient/optimizer buffers and one program per batch size."""
+
+    ACTIVATIONS = ACTIVATIONS  # what the GEMM epilogue and the activation kernels run (for the layer hooks)
 
     def __init__(self, model, device):
         self.model = model
@@ -212,290 +207,10 @@ class GpuTrainer:
         return [k.activation_op(z, y, n, act, alpha)], y, back_pointwise
 
     def _layer(self, cfg, ins, y_shape, masks):
-        """(output buffer, forward ops, backward(dy, needs) -> (ops, [dx per input])) of one layer."""
-        k, t, name = self.k, cfg["type"], cfg["name"]
-        x, x_shape = ins[0]
-        n_in, n_out = int(np.prod(x_shape)), int(np.prod(y_shape))
-        buf = self._buffer
-        if t in ALIASES:
-            return x, [], lambda dy, needs: ([], [dy])
-        if t in ("dense", "conv2d"):
-            act = cfg.get("activation") or "linear"
-            alpha = cfg.get("alpha")
-            w = self._weight(f"{name}.weight")
-            has_bias = cfg.get("use_bias", True) and "bias" in self.model.params.get(name, {})
-            bias = self._weight(f"{name}.bias") if has_bias else None
-            fused = act in ACTIVATIONS and act != "gelu"  # in the GEMM epilogue
-            z = buf(n_out)
-            cols = y_shape[-1]
-            rows = n_out // cols
-            if t == "dense":
-                fin = x_shape[-1]
-                fwd = k.matmul_op(x, w, z, rows, cols, fin, bias=bias, act=act if fused else None, alpha=alpha)
-            else:
-                geo = (x_shape, self._param(f"{name}.weight").data.shape, y_shape[1:3], cfg["strides"],
-                       cfg["pads"], cfg["dilation_rate"])
-                fwd = k.conv2d_op(x, w, bias, z, *geo, act=act if fused else None, alpha=alpha)
-            if fused:
-                y = z
-                act_back = None
-            else:
-                act_fwd, y, act_back = self._activation(z, y_shape, act, alpha)
-                fwd = fwd + act_fwd
-
-            def back(dy, needs):
-                ops = []
-                if act_back is not None:
-                    ops, dz = act_back(dy)
-                elif act != "linear":
-                    dz = buf(n_out)
-                    ops = [k.activation_grad_op(y, y, dy, dz, n_out, act, alpha)]
-                else:
-                    dz = dy
-                db = self._grad(f"{name}.bias") if has_bias else None
-                if db is not None:
-                    ops.append(k.colsum_op(dz, db, rows, cols))
-                dw = self._grad(f"{name}.weight")
-                dx = buf(n_in) if needs[0] else None
-                if t == "dense":
-                    fin = x_shape[-1]
-                    if dw is not None:
-                        ops += k.matmul_op(x, dz, dw, fin, cols, rows, trans_a=True)
-                    if dx is not None:
-                        ops += k.matmul_op(dz, w, dx, rows, fin, cols, trans_b=True)
-                else:
-                    if dw is not None:
-                        ops += k.conv2d_grad_weight_op(x, dz, dw, *geo)
-                    if dx is not None:
-                        ops += k.conv2d_grad_input_op(dz, w, dx, *geo)
-                return ops, [dx]
-            return y, fwd, back
-        if t in ("maxpool2d", "avgpool2d", "globalavgpool2d"):
-            if t == "globalavgpool2d":
-                pool, strides, pads, ohw = x_shape[1:3], (1, 1), ((0, 0), (0, 0)), (1, 1)
-            else:
-                pool, strides, pads, ohw = cfg["pool_size"], cfg["strides"], cfg["pads"], y_shape[1:3]
-            y = buf(n_out)
-            if t == "maxpool2d":
-                idx = buf(n_out)
-                fwd = [k.maxpool_op(x, y, idx, x_shape, ohw, pool, strides, pads)]
-            else:
-                fwd = [k.avgpool_op(x, y, x_shape, ohw, pool, strides, pads)]
-
-            def back(dy, needs):
-                if not needs[0]:
-                    return [], [None]
-                dx = buf(n_in)
-                if t == "maxpool2d":
-                    return [k.maxpool_grad_op(dy, idx, dx, x_shape, ohw, pool, strides, pads)], [dx]
-                return [k.avgpool_grad_op(dy, dx, x_shape, ohw, pool, strides, pads)], [dx]
-            return y, fwd, back
-        if t == "dropout":
-            rate = float(cfg["rate"])
-            if rate <= 0:
-                return x, [], lambda dy, needs: ([], [dy])
-            mask, y = buf(n_in), buf(n_out)
-            masks.append((mask, x_shape, rate))
-
-            def back(dy, needs):
-                if not needs[0]:
-                    return [], [None]
-                dx = buf(n_in)
-                return [k.mul_op(dy, mask, dx, n_in)], [dx]
-            return y, [k.mul_op(x, mask, y, n_in)], back
-        if t == "batchnorm":
-            c = x_shape[-1]
-            rows = n_in // c
-            training = name not in self.model.frozen  # a frozen batchnorm runs in inference mode, as on NumPy
-            stats, xhat, y = buf(2 * c), buf(n_in), buf(n_in)
-            gamma, beta = self._weight(f"{name}.gamma"), self._weight(f"{name}.beta")
-            fwd = [k.batchnorm_stats_op(x, stats, self._weight(f"{name}.running_mean"),
-                                        self._weight(f"{name}.running_var"), rows, c, training, cfg["momentum"],
-                                        cfg["epsilon"]),
-                   k.batchnorm_op(x, stats, gamma, beta, xhat, y, rows, c)]
-
-            def back(dy, needs):
-                dg, db = self._grad(f"{name}.gamma"), self._grad(f"{name}.beta")
-                ops = []
-                if dg is not None or db is not None or training:
-                    dg, db = dg if dg is not None else buf(c), db if db is not None else buf(c)
-                    ops.append(k.norm_reduce_op(dy, xhat, db, dg, rows, c))
-                dx = None
-                if needs[0]:
-                    dx = buf(n_in)
-                    ops.append(k.batchnorm_grad_op(dy, stats, gamma, k.dummy if db is None else db,
-                                                   k.dummy2 if dg is None else dg, xhat, dx, rows, c, training))
-                return ops, [dx]
-            return y, fwd, back
-        if t == "layernorm":
-            c = x_shape[-1]
-            rows = n_in // c
-            xhat, inv, y = buf(n_in), buf(rows), buf(n_in)
-            gamma, beta = self._weight(f"{name}.gamma"), self._weight(f"{name}.beta")
-            fwd = [k.layernorm_op(x, gamma, beta, xhat, inv, y, rows, c, cfg["epsilon"])]
-
-            def back(dy, needs):
-                dg, db = self._grad(f"{name}.gamma"), self._grad(f"{name}.beta")
-                ops = []
-                if dg is not None or db is not None:
-                    ops.append(k.norm_reduce_op(dy, xhat, db if db is not None else buf(c),
-                                                dg if dg is not None else buf(c), rows, c))
-                dx = None
-                if needs[0]:
-                    dx = buf(n_in)
-                    ops.append(k.layernorm_grad_op(dy, gamma, xhat, inv, dx, rows, c))
-                return ops, [dx]
-            return y, fwd, back
-        if t in ("lstm", "rnn", "gru"):
-            return self._recurrent(cfg, x, x_shape, y_shape)
-        if t == "embedding":
-            vocab, d = self._param(f"{name}.weight").data.shape
-            y = buf(n_out)
-            w = self._weight(f"{name}.weight")
-
-            def back(dy, needs):
-                dw = self._grad(f"{name}.weight")
-                ops = [] if dw is None else [k.embedding_grad_op(x, dy, dw, n_in, vocab, d)]
-                return ops, [None]  # ids have no gradient
-            return y, [k.embedding_op(x, w, y, n_in, d)], back
-        if t == "add":
-            fwd, acc = [], x
-            for other, _shape in ins[1:]:
-                total = buf(n_out)
-                fwd.append(k.add_op(acc, other, total, n_out))
-                acc = total
-            return acc, fwd, lambda dy, needs: ([], [dy if need else None for need in needs])
-        if t == "concat":
-            y = buf(n_out)
-            outer, total, inner = _axis_split(y_shape, cfg["axis"])
-            fwd, slices, off = [], [], 0
-            for xi, shape_i in ins:
-                width = _axis_split(shape_i, cfg["axis"])[1] * inner
-                fwd.append(k.block_copy_op(xi, y, outer, width, width, 0, total * inner, off))
-                slices.append((off, width))
-                off += width
-
-            def back(dy, needs):
-                ops, dxs = [], []
-                for (off_i, width), need in zip(slices, needs):
-                    dx = buf(outer * width) if need else None
-                    if dx is not None:
-                        ops.append(k.block_copy_op(dy, dx, outer, width, total * inner, off_i, width, 0))
-                    dxs.append(dx)
-                return ops, dxs
-            return y, fwd, back
-        if t == "softmax":
-            y = buf(n_out)
-            split = _axis_split(x_shape, cfg["axis"])
-
-            def back(dy, needs):
-                if not needs[0]:
-                    return [], [None]
-                dx = buf(n_in)
-                return [k.softmax_grad_op(y, dy, dx, *split)], [dx]
-            return y, [k.softmax_op(x, y, *split)], back
-        if t == "maxout":
-            pieces = cfg.get("pieces", 2)
-            y, idx = buf(n_out), buf(n_out)
-
-            def back(dy, needs):
-                if not needs[0]:
-                    return [], [None]
-                dx = buf(n_in)
-                return [k.maxout_grad_op(dy, idx, dx, n_in, pieces)], [dx]
-            return y, [k.maxout_op(x, idx, y, n_out, pieces)], back
-        # activation layers
-        alpha = cfg.get("alpha")
-        fwd, y, act_back = self._activation(x, x_shape, t, alpha)
-
-        def back(dy, needs):
-            if not needs[0]:
-                return [], [None]
-            ops, dx = act_back(dy)
-            return ops, [dx]
-        return y, fwd, back
-
-    def _recurrent(self, cfg, x, x_shape, y_shape):
-        """rnn / lstm / gru as pyengine.ops.recurrent computes them: the input projection of all steps
-        in one GEMM, then per step one GEMM (h W_hh) and one cell kernel; backward through time the
-        same way, and the weight / input gradients as one GEMM each over all steps."""
-        k, buf, name, kind = self.k, self._buffer, cfg["name"], cfg["type"]
-        act = cfg.get("activation") or "linear" if kind == "rnn" else None
-        n, steps, f = x_shape
-        u = cfg["units"]
-        gates = {"rnn": 1, "lstm": 4, "gru": 3}[kind] * u
-        seq = cfg["return_sequences"]
-        w = lambda p: self._weight(f"{name}.{p}")  # noqa: E731
-        bias_ih, bias_hh = (w("bias_ih"), w("bias_hh")) if kind == "gru" else (w("bias"), None)
-        xw = buf(n * steps * gates)
-        fwd = k.matmul_op(x, w("weight_ih"), xw, n * steps, gates, f, bias=bias_ih)
-        zero_h, zero_ct = buf(n * u), buf(2 * n * u)  # the initial state: never written, so zeros
-        hs = buf(n * steps * u)  # (N, T, U): the state before each step (row k = 0 stays zero)
-        y = buf(n * steps * u) if seq else None
-        y_or_dummy = k.dummy2 if y is None else y
-        h, per_step = zero_h, []
-        for step in range(steps):
-            hw = buf(n * gates)
-            fwd += k.matmul_op(h, w("weight_hh"), hw, n, gates, u, bias=bias_hh)
-            h_next = buf(n * u)
-            if kind == "lstm":
-                g_k, ct = buf(n * gates), buf(2 * n * u)
-                ct_prev = per_step[-1][1] if per_step else zero_ct
-                fwd.append(k.lstm_step_op(xw, hw, ct_prev, g_k, ct, h_next, hs, y_or_dummy, n, steps, u, step, seq))
-                per_step.append((g_k, ct, ct_prev))
-            elif kind == "gru":
-                gh = buf(4 * n * u)
-                fwd.append(k.gru_step_op(xw, hw, h, gh, h_next, hs, y_or_dummy, n, steps, u, step, seq))
-                per_step.append((gh, h))
-            else:
-                pre = buf(n * u)
-                fwd.append(k.rnn_step_op(xw, hw, pre, h_next, hs, y_or_dummy, n, steps, u, step, seq, act))
-                per_step.append((pre, h_next))
-            h = h_next
-
-        def back(dy, needs):
-            ops = []
-            dzb = buf(n * steps * gates)  # input-side pre-activation grads, batch-major
-            dhwb = buf(n * steps * gates) if kind == "gru" else dzb  # grads of h W_hh (+ b_hh)
-            dc = buf(n * u) if kind == "lstm" else None
-            dh = zero_h if seq else dy
-            dy_seq = dy if seq else k.dummy
-            for step in range(steps - 1, -1, -1):
-                dz = buf(n * gates)
-                if kind == "lstm":
-                    g_k, ct, ct_prev = per_step[step]
-                    ops.append(k.lstm_step_grad_op(g_k, ct_prev, ct, dh, dy_seq, dc, dz, dzb, n, steps, u, step, seq))
-                elif kind == "gru":
-                    gh, h_prev = per_step[step]
-                    dhz = buf(n * u)
-                    ops.append(k.gru_step_grad_op(gh, h_prev, dh, dy_seq, dzb, dz, dhwb, dhz, n, steps, u, step, seq))
-                else:
-                    pre, h_k = per_step[step]
-                    ops.append(k.rnn_step_grad_op(pre, h_k, dh, dy_seq, dz, dzb, n, steps, u, step, seq, act))
-                if step > 0:
-                    dh = buf(n * u)
-                    ops += k.matmul_op(dz, w("weight_hh"), dh, n, u, gates, trans_b=True)
-                    if kind == "gru":  # h_prev also reaches h directly: dh z
-                        total = buf(n * u)
-                        ops.append(k.add_op(dhz, dh, total, n * u))
-                        dh = total
-            dw_hh, dw_ih = self._grad(f"{name}.weight_hh"), self._grad(f"{name}.weight_ih")
-            db_ih = self._grad(f"{name}.bias_ih" if kind == "gru" else f"{name}.bias")
-            db_hh = self._grad(f"{name}.bias_hh") if kind == "gru" else None
-            if dw_hh is not None:
-                ops += k.matmul_op(hs, dhwb, dw_hh, u, gates, n * steps, trans_a=True)
-            if dw_ih is not None:
-                ops += k.matmul_op(x, dzb, dw_ih, f, gates, n * steps, trans_a=True)
-            if db_ih is not None:
-                ops.append(k.colsum_op(dzb, db_ih, n * steps, gates))
-            if db_hh is not None:
-                ops.append(k.colsum_op(dhwb, db_hh, n * steps, gates))
-            dx = None
-            if needs[0]:
-                dx = buf(n * steps * f)
-                ops += k.matmul_op(dzb, w("weight_ih"), dx, n * steps, f, gates, trans_b=True)
-            return ops, [dx]
-        return (y if seq else h), fwd, back
+        """(output buffer, forward ops, backward(dy, needs) -> (ops, [dx per input])) of one layer: its
+        record's gpu hook (pyengine/layertypes), which builds with k, _buffer, _weight, _grad, _param,
+        _activation, ACTIVATIONS and model."""
+        return layertypes.get(cfg["type"]).gpu(self, cfg, ins, y_shape, masks)
 
     def _param(self, name):
         entry = self.params.get(name)
