@@ -702,7 +702,7 @@ class Session:
             if o is None or o.ndim != 2:
                 continue
             entry = {"layer": cfg["name"], "type": cfg["type"], "inputs": list(cfg["inputs"]), "total": int(o.shape[1]),
-                     "output": last, "units": [] if last else [centred(o[:, u]) for u in range(min(neurons, o.shape[1]))]}
+                     "output": last, "units": [centred(o[:, u]) for u in range(min(neurons, o.shape[1]))]}
             w = model.params.get(cfg["name"], {}).get("weight")
             if cfg["type"] == "dense" and w is not None and w.data.size <= 64 * 64:
                 entry["weight"] = w.data  # (in, out): edge colour is the sign, thickness the size
