@@ -448,9 +448,9 @@ class App {
       $("#heatmap").hidden = !(twoD || oneD);
       if (twoD) {
         const heat = await this.nnplay.call("playground.heatmap", { resolution: 48 });
-        this.heat = heat;
-        if (!this.hovering) drawHeatmap($("#heatmap"), heat, this.points);
-        this.heatmapCaption(heat);
+        this.heat = state.counters.step ? heat : { ...heat, wrong: {} }; // rings mean something once it has trained
+        if (!this.hovering) drawHeatmap($("#heatmap"), this.heat, this.points);
+        this.heatmapCaption(this.heat);
         this.netpic.render(this.state, { heat });
       } else if (oneD) {
         drawCurve($("#heatmap"), this.points, await this.nnplay.call("playground.curve", { points: 200 }));
@@ -559,7 +559,8 @@ class App {
   heatmapCaption(heat) {
     const wrong = (heat.wrong?.train?.length ?? 0) + (heat.wrong?.val?.length ?? 0);
     $("#heatmap-caption").textContent = "The network's answer over the plane: orange = class 1, blue = class 0. "
-      + "Dots are the data (black edge: validation)" + (heat.classifier ? `; ${wrong} misclassified ringed in red.` : ".");
+      + "Dots are the data (black edge: validation)"
+      + (heat.classifier && this.state?.counters?.step ? `; ${wrong} misclassified ringed in red.` : ". Press Play to train.");
   }
 
   // --- keep and share -------------------------------------------------------------------------

@@ -56,6 +56,13 @@ export function withLayerRemoved(spec, index) {
   return { ...spec, layers: spec.layers.filter((_, i) => i !== index).map((l) => ({ ...l })) };
 }
 
+/** A separate activation layer right after a dense layer (else the dense layer is linear). */
+function activationAfter(next) {
+  if (!next) return "linear";
+  if (next.type === "activation") return next.activation ?? "linear";
+  return ["relu", "tanh", "sigmoid", "leaky_relu", "elu", "softmax"].includes(next.type) ? next.type : "linear";
+}
+
 /** The columns of a dense net: the input, then each dense layer (with its spec index). */
 function denseColumns(spec, heat, data) {
   const features = data?.options?.features;
@@ -71,7 +78,7 @@ function denseColumns(spec, heat, data) {
     const name = l.name ?? `dense_${i}`;
     const h = heatBy.get(name);
     cols.push({ kind: last ? "output" : "hidden", label: last ? "output" : `layer ${k + 1}`, index: i, name, units: l.units,
-      activation: l.activation ?? (spec.layers[i + 1] && !["dense"].includes(spec.layers[i + 1].type) ? spec.layers[i + 1].type : "linear"),
+      activation: l.activation ?? activationAfter(spec.layers[i + 1]),
       thumbs: h ? h.units : null, weight: h?.weight ?? null,
       names: last && data?.classes?.length === l.units ? data.classes : [] });
   });
@@ -255,7 +262,7 @@ export class NetPicture {
       }
       strip.append(col);
     }
-    this.box.replaceChildren(strip, el("p", { className: "np-legend muted",
-      textContent: `Each column is a layer's output for example ${v.example} (black = lowest, white = highest). Click a conv layer's map to see the kernel at work.` }));
+    this.box.replaceChildren(el("p", { className: "np-legend muted",
+      textContent: `Each column is a layer's output for example ${v.example} (black = lowest, white = highest). Click a conv layer's map to see the kernel at work.` }), strip);
   }
 }
