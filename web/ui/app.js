@@ -500,8 +500,9 @@ class App {
     });
     this.lvExample = 0;
     const pick = (i) => {
-      const n = this.lvExamples ?? 1;
-      this.lvExample = ((Number(i) || 0) % n + n) % n;
+      const n = this.lvExamples; // (unknown before the first pictures: the worker wraps the number then)
+      const k = Math.trunc(Number(i) || 0);
+      this.lvExample = n ? ((k % n) + n) % n : Math.max(0, k);
       $("#conv-detail").hidden = true;
       this.showLayerViews();
     };

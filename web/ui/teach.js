@@ -90,7 +90,7 @@ function numberGrid(values, cls, max) {
   const table = el("table", { className: `numgrid ${cls}` });
   for (const row of values) {
     table.append(el("tr", {}, ...row.map((v) => {
-      const td = el("td", { textContent: fmt(v) });
+      const td = el("td", { textContent: Math.abs(v) >= 100 ? v.toExponential(0) : v.toFixed(2), title: String(v) });
       const t = Math.min(1, Math.abs(v) / (max || 1));
       td.style.background = v >= 0 ? `rgba(245, 124, 0, ${(0.45 * t).toFixed(2)})` : `rgba(47, 111, 237, ${(0.45 * t).toFixed(2)})`;
       return td;
