@@ -127,7 +127,7 @@ def test_heatmap_layer_views_and_confusion_are_compact_bytes():
     ok("playground.train", steps=10)
     h = ok("playground.heatmap", resolution=20)
     assert len(base64.b64decode(h["pixels"])) == 400
-    assert h["neurons"][0]["total"] == 16 and len(h["neurons"][0]["units"]) == 8
+    assert h["neurons"][0]["total"] == 16 and len(h["neurons"][0]["units"]) == 16  # every neuron drawn
     c = ok("playground.confusion")
     assert np.array(c["matrix"]).sum() == c["total"] == 40
     v = ok("playground.layerViews")
@@ -197,3 +197,59 @@ def test_run_code_errors_name_the_line_and_stops_are_error_replies():
     assert err["kind"] == "SystemExit" and "exit(3)" in err["message"]
     assert ok("playground.runCode", code="x")["value"] == "0"  # the namespace survives a stop
     rpc.USER_NAMESPACE.pop("x")
+
+
+def test_playground_feature_inputs_feed_the_network_and_its_input_follows():
+    ok("playground.setSpec", spec=MLP)
+    info = ok("playground.loadDataset", name="circle", options={"n": 200, "features": ["x1sq", "x2sq"]})
+    assert info["input_shape"] == [2] and info["options"]["features"] == ["x1sq", "x2sq"]
+    info = ok("playground.loadDataset", name="circle", options={"n": 200, "features": ["x1", "x2", "x1sq", "x2sq", "x1x2"]})
+    state = ok("playground.getState")
+    assert info["input_shape"] == [5] and state["spec"]["input"] == [5] and state["fit"]["ok"]
+    ok("playground.train", epochs=30)
+    assert ok("playground.getState")["last"]["val_accuracy"] > 0.95  # x1², x2² make the circle linear
+    h = ok("playground.heatmap", resolution=12)
+    assert [i["name"] for i in h["inputs"]] == ["x1", "x2", "x1sq", "x2sq", "x1x2"]
+    assert np.array(h["neurons"][0]["weight"]).shape == (5, 16) and h["neurons"][-1]["output"]
+    points = ok("playground.points")
+    assert np.array(points["train_x"]).shape[1] == 2  # the points stay the 2-D points
+    for bad, word in ((["x3"], "unknown feature"), ([], "non-empty"), (["x1", "x1"], "twice"), ("x1", "list")):
+        reply = call("playground.loadDataset", name="circle", options={"features": bad})
+        assert reply["error"]["kind"] == "DataError" and word in reply["error"]["message"], reply
+    assert ok("playground.getState")["spec"]["input"] == [5]  # a refused option changes nothing
+
+
+def test_heatmap_marks_the_misclassified_points():
+    ok("playground.setSpec", spec=MLP)
+    ok("playground.loadDataset", name="spiral", options={"n": 200})
+    h = ok("playground.heatmap", resolution=8)
+    points = ok("playground.points")
+    pred = np.array(ok("playground.predict", inputs=points["train_x"])["classes"])
+    assert list(h["wrong"]["train"]) == list(np.flatnonzero(pred != np.array(points["train_y"])))
+
+
+def test_conv_detail_adds_up_to_the_layer_output():
+    from pyengine import data
+    import tempfile, os
+    rng = np.random.default_rng(0)
+    path = os.path.join(tempfile.mkdtemp(), "mnist.bin")
+    data.write_mnist(path, rng.integers(0, 256, (40, 28, 28)), np.repeat(np.arange(10), 4))
+    ok("playground.setSpec", spec=playground_presets()["lenet"]["spec"])
+    ok("playground.loadDataset", name="mnist", options={"path": path})
+    ok("playground.train", steps=2, batchSize=8)
+    for layer, ch in (("conv2d_0", 3), ("conv2d_2", 5)):
+        c = ok("playground.convDetail", layer=layer, channel=ch, example=2)
+        total = sum(t["sum"] for t in c["terms"]) + c["others"] + c["bias"]
+        assert abs(total - c["z"]) < 1e-4 and abs(max(c["z"], 0.0) - c["value"]) < 1e-4  # relu
+        t = c["terms"][0]
+        assert abs(float((np.array(t["window"]) * np.array(t["weights"])).sum()) - t["sum"]) < 1e-4
+    v = ok("playground.layerViews", example=3)
+    assert v["example"] == 3 and abs(sum(v["probabilities"]) - 1) < 1e-5 and v["classes"][0] == "0"
+    reply = call("playground.convDetail", layer="dense_5")
+    assert reply["error"]["kind"] == "BadParams" and "conv2d_0" in reply["error"]["message"]
+
+
+def test_print_model_shows_its_layers():
+    from pyengine import build
+    text = repr(build(MLP))
+    assert "dense_0" in text and "(16,)" in text and "total params" in text

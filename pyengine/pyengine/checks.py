@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 from .rpc import RpcError
+from .data import DEFAULT_FEATURES, PLAYGROUND_FEATURES
 
 TOY_DATASETS = ("spiral", "circle", "xor", "gauss")
 DATASETS = (*TOY_DATASETS, "regression1d", "mnist", "csv", "images")
@@ -81,7 +82,7 @@ def _options(where: str, options: Any, allowed: tuple[str, ...], kind: str) -> d
 # --- datasets -------------------------------------------------------------------------------------
 
 _DATASET_OPTIONS = {
-    **{name: ("n", "noise", "ratio", "seed") for name in TOY_DATASETS},
+    **{name: ("n", "noise", "ratio", "seed", "features") for name in TOY_DATASETS},
     "regression1d": ("n", "noise", "ratio", "seed"),
     "mnist": ("count", "ratio", "seed", "path"),
     "csv": ("text", "label", "ratio", "seed"),
@@ -110,6 +111,8 @@ def validate_dataset_params(name: Any, options: Any = None, mnist_available: int
     if name in TOY_DATASETS or name == "regression1d":
         out["n"] = whole(where, "n", get("n", 500 if name in TOY_DATASETS else 200), 10, MAX_POINTS, "DataError")
         out["noise"] = number(where, "noise", get("noise", 0.0), 0.0, 1.0, "DataError")
+        if name in TOY_DATASETS:
+            out["features"] = _features(where, get("features", list(DEFAULT_FEATURES)))
     elif name == "mnist":
         if "count" in given:  # (the top is known once the file is read: checked again then)
             out["count"] = whole(where, "count", given["count"], 1, mnist_available, "DataError")
@@ -137,6 +140,20 @@ def validate_dataset_params(name: Any, options: Any = None, mnist_available: int
         out["size"] = whole(where, "size", get("size", 28), 1, 64, "DataError")
         out["classes"] = validate_image_classes(get("classes"), out["size"], where)
     return out
+
+
+def _features(where, value):
+    """The 2-D sets' feature inputs: a list of distinct names from data.PLAYGROUND_FEATURES, at least one."""
+    allowed = ", ".join(PLAYGROUND_FEATURES)
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ParamError(f"{where}: features must be a non-empty list of feature names ({allowed}), got "
+                         f"{shown(value)}", "features", value, "DataError")
+    for f in value:
+        if not isinstance(f, str) or f not in PLAYGROUND_FEATURES:
+            raise ParamError(f"{where}: unknown feature {shown(f)}; choose from {allowed}", "features", f, "DataError")
+    if len(set(value)) != len(value):
+        raise ParamError(f"{where}: features lists a name twice: {shown(value)}", "features", value, "DataError")
+    return [f for f in PLAYGROUND_FEATURES if f in value]  # one order, whatever order they came in
 
 
 def validate_image_classes(classes: Any, size: int, where: str = "loadDataset('images')") -> list:

@@ -90,6 +90,25 @@ def gauss(n, noise=0.0, seed=0, rng=None):
     return _finish(pts, y, rng)
 
 
+# TensorFlow Playground's feature inputs: what a 2-D point (x1, x2) can be fed to the network as.
+PLAYGROUND_FEATURES = {
+    "x1": lambda x: x[:, 0],
+    "x2": lambda x: x[:, 1],
+    "x1sq": lambda x: x[:, 0] ** 2,
+    "x2sq": lambda x: x[:, 1] ** 2,
+    "x1x2": lambda x: x[:, 0] * x[:, 1],
+    "sinx1": lambda x: np.sin(x[:, 0]),
+    "sinx2": lambda x: np.sin(x[:, 1]),
+}
+DEFAULT_FEATURES = ("x1", "x2")
+
+
+def playground_features(x, names):
+    """(n, 2) points -> (n, len(names)) float32 columns, one per feature name (PLAYGROUND_FEATURES)."""
+    x = np.asarray(x, dtype=np.float32)
+    return np.stack([PLAYGROUND_FEATURES[k](x) for k in names], axis=1).astype(np.float32)
+
+
 def regression_1d(n, noise=0.0, seed=0, rng=None):
     """x uniform in [-1, 1], y = sin(pi x) + noise * N(0, 1); both (n, 1) float32."""
     rng = _rng(seed, rng)

@@ -118,6 +118,10 @@ class Model:
                      f"(trainable {trainable:,}); loss {self.loss_type}; optimizer {self.nspec.optimizer['type']}")
         return "\n".join(lines)
 
+    def __repr__(self):
+        """`print(model)` / the console's value: the summary table (layers, output shapes, parameters)."""
+        return f"Model (backend {self.backend}, {self.step_count} steps trained)\n{self.summary()}"
+
     # ---- forward -------------------------------------------------------------------------
     def forward(self, x, training=False):
         """Run the network on a batch; returns the output Tensor (logits for classifiers).

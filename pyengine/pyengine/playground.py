@@ -302,7 +302,8 @@ class Session:
         if name in TOY_DATASETS:
             x, y = TOY_DATASETS[name](opts["n"], noise=opts["noise"], seed=seed)
             kind, classes = "2d", ["0", "1"]
-            used.update(n=opts["n"], noise=opts["noise"])
+            used.update(n=opts["n"], noise=opts["noise"], features=opts["features"])
+            extra = {"features": opts["features"]}  # x stays the 2-D points; features() expands them
         elif name == "regression1d":
             x, y = _data.regression_1d(opts["n"], noise=opts["noise"], seed=seed)
             kind, classes = "1d", []
@@ -344,7 +345,7 @@ class Session:
             "kind": kind, "x_train": x[tr], "y_train": y[tr], "x_val": x[va], "y_val": y[va], "classes": classes,
             **extra,
         }
-        applied = self._fit_default_network()
+        applied = self._fit_default_network() or self._follow_features()
         self.changed("data", *(["spec"] if applied else []))
         info = self.dataset_info()
         if applied:
@@ -365,13 +366,30 @@ class Session:
                                    f"“{preset['title']}” preset is loaded.", kind="info")
         return key
 
+    def _follow_features(self):
+        """2-D data with another set of feature inputs: a flat-input network's input follows it (the
+        learner ticked a feature box; making them also edit the input shape would only get in the way)."""
+        d, m = self.dataset, self.model
+        if "features" not in d or m is None or len(m.input_shape) != 1 or self.fit_check()["ok"]:
+            return None
+        spec = {**self.spec, "input": [len(d["features"])]}
+        if _spec.analyze(spec)[0] is None:
+            return None
+        default = self.spec_is_default
+        self.set_spec(spec, keep_weights=False)
+        self.spec_is_default = default
+        rpc.emit("notice", message=f"The network's input is now [{len(d['features'])}]: one per feature "
+                                   f"({', '.join(d['features'])}).", kind="info")
+        return "input"
+
     def dataset_info(self):
         d = self.dataset
         if d is None:
             return None
         info = {"name": d["name"], "options": d["options"], "kind": d["kind"], "train": len(d["x_train"]),
                 "val": len(d["x_val"]), "classes": d["classes"], "task": "classification" if d["classes"] else
-                "regression", "input_shape": list(d["x_train"].shape[1:]), "suggested_input": _suggested_input(d)}
+                "regression", "input_shape": _suggested_input(d) if "features" in d else list(d["x_train"].shape[1:]),
+                "suggested_input": _suggested_input(d)}
         if "csv" in d:
             info["csv"] = d["csv"]
         return info
@@ -396,6 +414,8 @@ class Session:
                 return _data.mnist_arrays(x, np.zeros(len(x)), crop=size if size < h else None, flatten=True)[0]
             want = f"an input of [{h}, {h}, 1], [{h}, {h}] or [{h * h}] (or a smaller square crop)"
         else:
+            if "features" in self.dataset and x.ndim == 2 and x.shape[1] == 2:  # 2-D points -> feature inputs
+                x = _data.playground_features(x, self.dataset["features"])
             if tuple(x.shape[1:]) == shape:
                 return x
             want = f"an input of {list(x.shape[1:])}"
@@ -652,38 +672,60 @@ class Session:
                 "backend": self.model.backend if self.model else None}
     # -- views --
 
-    def heatmap(self, resolution=48, neurons=8, extent=6.0):
+    def heatmap(self, resolution=48, neurons=64, extent=6.0, limit=1000):
         """Decision surface of a 2-D classifier on a grid over [-extent, extent]^2, as uint8 bytes:
-        P(class 1) (or the regression output) for the whole net and, per dense-like layer, up to
-        `neurons` units' outputs (TensorFlow Playground's per-neuron thumbnails)."""
+        P(class 1) (or the regression output) for the whole net and, per dense-like layer, its units'
+        outputs (TensorFlow Playground's per-neuron thumbnails; up to `neurons` a layer, `total` says
+        how many it has), each feature input over the grid, the dense layers' weights (the edges of the
+        network picture) and which of the first `limit` points (as `points` gives them) are misclassified."""
         model = self.require_model()
-        if tuple(model.input_shape) != (2,):
-            _fail("the heatmap needs a network with input [2] (2-D data)", "BadParams")
+        d = self.dataset
+        two_d = d is not None and d["kind"] == "2d"
+        if not (two_d or tuple(model.input_shape) == (2,)):
+            _fail("the heatmap needs 2-D data (spiral, circle, xor, gauss) or a network with input [2]", "BadParams")
         r = int(resolution)
         ticks = np.linspace(-extent, extent, r, dtype=np.float32)
         gx, gy = np.meshgrid(ticks, -ticks)  # row 0 is the top (+y)
         grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        x = self.features(grid) if two_d else grid
         from .tensor import no_grad
         with no_grad():
-            out = model.forward(grid, training=False)
+            out = model.forward(x, training=False)
             outputs = {k: v.data for k, v in (model.last_outputs or {}).items()}
         probs = model.output_probabilities(out.data)
         value = probs[:, 1] if probs.shape[1:] == (2,) else probs[:, 0] if probs.ndim == 2 else probs.ravel()
         classifier = model.loss_type in CLASSIFIER_LOSSES
         main = to_u8(value, 0.0, 1.0) if classifier else to_u8(value)
+
+        def centred(col):
+            m = float(np.abs(col).max()) or 1.0
+            return b64(to_u8(col, -m, m))  # 128 is zero
+
+        names = d["features"] if two_d and "features" in d else ["x1", "x2"]
+        inputs = [{"name": n, "pixels": centred(x[:, k])} for k, n in enumerate(names)] if x.shape[1] == len(names) else []
         thumbs = []
-        for cfg in model.nspec.layers[:-1]:
+        for cfg in model.nspec.layers:
             o = outputs.get(cfg["name"])
+            last = cfg is model.nspec.layers[-1]
             if o is None or o.ndim != 2:
                 continue
-            units = []
-            for u in range(min(neurons, o.shape[1])):
-                col = o[:, u]
-                m = float(np.abs(col).max()) or 1.0
-                units.append(b64(to_u8(col, -m, m)))  # centred: 128 is zero
-            thumbs.append({"layer": cfg["name"], "units": units, "total": int(o.shape[1])})
+            entry = {"layer": cfg["name"], "type": cfg["type"], "inputs": list(cfg["inputs"]), "total": int(o.shape[1]),
+                     "output": last, "units": [centred(o[:, u]) for u in range(min(neurons, o.shape[1]))]}
+            w = model.params.get(cfg["name"], {}).get("weight")
+            if cfg["type"] == "dense" and w is not None and w.data.size <= 64 * 64:
+                entry["weight"] = w.data  # (in, out): edge colour is the sign, thickness the size
+            thumbs.append(entry)
+        wrong = {}
+        if two_d and classifier:
+            for split in ("train", "val"):
+                xs, ys = d[f"x_{split}"][:limit], d[f"y_{split}"][:limit]
+                if len(xs):
+                    p = model.predict(self.features(xs))
+                    pred = p.argmax(axis=-1) if p.shape[-1] > 1 else (p[:, 0] > 0.5).astype(np.int64)
+                    wrong[split] = np.flatnonzero(pred != ys)
         return {"resolution": r, "extent": extent, "classifier": classifier, "pixels": b64(main),
-                "neurons": thumbs}
+                "range": [float(value.min()), float(value.max())], "inputs": inputs, "neurons": thumbs,
+                "wrong": wrong}
 
     def points(self, limit=1000):
         """The dataset's points (2-D or 1-D) and labels for plotting."""
@@ -722,7 +764,66 @@ class Session:
                                     "max_abs": m}
             views.append(view)
         label = d["y_val"][i] if len(d["x_val"]) else d["y_train"][i]
-        return {"example": i, "label": label.tolist() if hasattr(label, "tolist") else label, "layers": views}
+        out = {"example": i, "examples": len(src), "split": "val" if len(d["x_val"]) else "train",
+               "label": label.tolist() if hasattr(label, "tolist") else label, "classes": d["classes"], "layers": views}
+        if model.loss_type in CLASSIFIER_LOSSES:  # the probability bars under the example
+            out["probabilities"] = model.output_probabilities(outputs[model.nspec.layers[-1]["name"]][None])[0]
+        if d["kind"] == "images" and src.dtype == np.uint8:
+            out["image"] = {"h": int(src.shape[1]), "w": int(src.shape[2]), "pixels": b64(src[i])}
+        return out
+
+    def conv_detail(self, layer, channel=0, example=0, row=None, col=None, channels=4):
+        """How one output value of a conv2d layer is computed, for one example (CNN Explainer's
+        close-up): the input window under the kernel and the kernel's weights (per input channel, up
+        to `channels` of them, with their share of the sum), the bias, the sum before the activation
+        and the value after it. `row`/`col` default to the output's strongest position."""
+        model = self.require_model()
+        d = self.require_data()
+        cfg = next((c for c in model.nspec.layers if c["name"] == layer), None)
+        if cfg is None or cfg["type"] != "conv2d":
+            convs = [c["name"] for c in model.nspec.layers if c["type"] == "conv2d"]
+            _fail(f"convDetail: {layer!r} is not a conv2d layer of this network (its conv2d layers: "
+                  f"{', '.join(convs) or 'none'})", "BadParams")
+        src = d["x_val"] if len(d["x_val"]) else d["x_train"]
+        i = int(example) % len(src)
+        from .tensor import no_grad
+        with no_grad():
+            model.forward(self.features(src[i:i + 1]), training=False)
+            outputs = {k: v.data[0] for k, v in (model.last_outputs or {}).items()}
+        x, y = outputs[cfg["inputs"][0]], outputs[cfg["name"]]  # (H, W, Cin), (OH, OW, Cout)
+        oh, ow, cout = y.shape
+        k = int(channel)
+        if not 0 <= k < cout:
+            _fail(f"convDetail: channel must be 0..{cout - 1} for {layer}, got {channel}", "BadParams")
+        if row is None or col is None:
+            row, col = (int(v) for v in np.unravel_index(int(np.argmax(y[:, :, k])), (oh, ow)))
+        row, col = int(row), int(col)
+        if not (0 <= row < oh and 0 <= col < ow):
+            _fail(f"convDetail: row/col must be inside the {oh}x{ow} output, got ({row}, {col})", "BadParams")
+        w = model.params[cfg["name"]]["weight"].data  # (kh, kw, cin, cout)
+        b = model.params[cfg["name"]].get("bias")
+        kh, kw, cin, _ = w.shape
+        (pt, _pb), (pl, _pr) = cfg["pads"]
+        (sh, sw), (dh, dw) = cfg["strides"], cfg["dilation_rate"]
+        rows = [row * sh - pt + a * dh for a in range(kh)]  # input rows under the kernel (may be padding)
+        cols = [col * sw - pl + a * dw for a in range(kw)]
+        inside = lambda r, c: 0 <= r < x.shape[0] and 0 <= c < x.shape[1]  # noqa: E731
+        window = np.array([[[x[r, c, j] if inside(r, c) else 0.0 for j in range(cin)] for c in cols] for r in rows],
+                          dtype=np.float32)  # (kh, kw, cin)
+        parts = (window * w[:, :, :, k]).sum(axis=(0, 1))  # each input channel's share of the sum
+        bias = float(b.data[k]) if b is not None else 0.0
+        z = float(parts.sum() + bias)
+        shown_ch = np.argsort(-np.abs(parts))[:int(channels)]  # the channels that matter most
+        m = float(np.abs(x).max()) or 1.0
+        return {"layer": cfg["name"], "channel": k, "example": i, "row": row, "col": col, "kernel": [kh, kw],
+                "strides": [sh, sw], "dilation": [dh, dw], "pads": [pt, pl], "in_channels": cin,
+                "input_shape": list(x.shape), "output_shape": [oh, ow, cout], "rows": rows, "cols": cols,
+                "terms": [{"channel": int(j), "window": window[:, :, j], "weights": w[:, :, j, k], "sum": float(parts[j]),
+                           "picture": b64(to_u8(x[:, :, j], -m, m) if x.min() < 0 else to_u8(x[:, :, j], 0, m))}
+                          for j in shown_ch],
+                "others": float(parts.sum() - parts[shown_ch].sum()), "bias": bias, "z": z,
+                "activation": cfg.get("activation") or "linear", "value": float(y[row, col, k]),
+                "output": b64(to_u8(y[:, :, k]))}
 
     def confusion(self, limit=2000, show=16):
         """Confusion matrix on the validation data (rows: true class) and misclassified examples."""
@@ -965,6 +1066,8 @@ def _dataset_for_spec(spec):
 def _suggested_input(d):
     if d["kind"] == "images":
         return [int(d["x_train"].shape[1]), int(d["x_train"].shape[2]), 1]
+    if "features" in d:
+        return [len(d["features"])]
     return list(d["x_train"].shape[1:])
 
 
@@ -1043,10 +1146,12 @@ rpc.method("playground.datasetInfo")(lambda: SESSION.dataset_info())
 rpc.method("playground.evaluate")(lambda split="val": SESSION.evaluate(split))
 rpc.method("playground.predict")(lambda inputs: SESSION.predict(inputs))
 rpc.method("playground.getMetrics")(lambda: SESSION.metrics())
-rpc.method("playground.heatmap")(lambda resolution=48, neurons=8: SESSION.heatmap(resolution, neurons))
+rpc.method("playground.heatmap")(lambda resolution=48, neurons=64: SESSION.heatmap(resolution, neurons))
 rpc.method("playground.points")(lambda limit=1000: SESSION.points(limit))
 rpc.method("playground.curve")(lambda points=200: SESSION.curve(points))
 rpc.method("playground.layerViews")(lambda example=0: SESSION.layer_views(example))
+rpc.method("playground.convDetail")(lambda layer, channel=0, example=0, row=None, col=None:
+                                    SESSION.conv_detail(layer, channel, example, row, col))
 rpc.method("playground.confusion")(lambda limit=2000: SESSION.confusion(limit))
 rpc.method("playground.save")(lambda: SESSION.save())
 rpc.method("playground.snapshot")(lambda: SESSION.snapshot())

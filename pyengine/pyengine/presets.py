@@ -116,7 +116,8 @@ def playground_presets():
         {"type": "relu", "name": "block2_out"},
         {"type": "globalavgpool2d"},
         {"type": "dense", "units": 10}],
-        "loss": "softmax_cross_entropy", "optimizer": {"type": "adam", "lr": 0.003}, "seed": 0}
+        # lr 0.01: 59 / 82 / 88% after epochs 1-3 on the page's 4,000 digits (0.003: 42% after one); scripts/check_defaults.py
+        "loss": "softmax_cross_entropy", "optimizer": {"type": "adam", "lr": 0.01}, "seed": 0}
     lstm = {"input": [28, 28], "layers": [
         {"type": "lstm", "units": 32},
         {"type": "dense", "units": 10}],

@@ -150,11 +150,14 @@ export function lineChart(box, { title, labels, yLabel = "", log = false, range 
   const series = [{ label: "step" }, ...labels.map((label, i) => ({ label, stroke: COLOURS[i % COLOURS.length],
     width: 2, spanGaps: true }))];
   const y = { ...(log ? { distr: 3 } : {}), ...(range ? { range } : {}) };
-  const plot = new uPlot({ title, width, height, series, legend: { live: false },
+  // never wider than its box (a phone): the chart takes the room there is, up to `width`
+  const room = () => Math.max(200, Math.min(width, Math.floor(box.clientWidth || box.parentElement?.clientWidth || width)));
+  const plot = new uPlot({ title, width: room(), height, series, legend: { live: false },
     scales: { x: { time: false }, y },
     // log axes span many decades: write their ticks as 1e-6, 0.01, 1 rather than rounding them to 0
     axes: [{}, { label: yLabel, ...(log ? { values: (u, ticks) => ticks.map(logTick) } : {}) }] },
   [[], ...labels.map(() => [])], box);
+  new ResizeObserver(() => { if (plot.width !== room()) plot.setSize({ width: room(), height }); }).observe(box.parentElement ?? box);
   return {
     plot,
     update(xs, ys) {
@@ -193,7 +196,7 @@ function putPixels(canvas, rgba, w, h, scale) {
   canvas.width = w;
   canvas.height = h;
   canvas.style.width = `${w * scale}px`;
-  canvas.style.height = `${h * scale}px`;
+  canvas.style.height = "auto"; // keeps w:h when max-width (demo.css) shrinks it to a phone's width
   canvas.getContext("2d").putImageData(new ImageData(rgba, w, h), 0, 0);
 }
 

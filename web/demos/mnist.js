@@ -9,7 +9,7 @@ function render(view) {
   $("#test-acc").textContent = pct(view.test_accuracy);
   chart ??= lineChart($("#chart"), { title: "training loss (mean of 20 steps)", labels: ["loss"], width: 420 });
   chart.update(view.loss_curve.map((_, i) => (i + 1) * view.stride), [view.loss_curve]);
-  greyStrip($("#filters"), view.filters, 5, 5, 8);
+  greyStrip($("#filters"), view.filters, 5, 5, 14); // 70 px a filter: big enough to watch each weight change
   const input = el("canvas", { className: "pixels" });
   drawGrey(input, view.input, view.size, view.size, 2);
   $("#layers").replaceChildren(el("div", {}, el("b", {}, "input "), input), ...view.layers.map((layer) => {

@@ -7,13 +7,16 @@
 
 import { SETTINGS, DEFAULTS, valuesFrom, dataOptions, specWith, fromOldSettings, renderControls } from "./settings.js";
 import { Builder } from "./builder.js";
-import { Charts, drawHeatmap, drawCurve, drawNeurons, drawLayerViews, drawConfusion } from "./views.js";
+import { Charts, drawHeatmap, drawCurve, drawLayerViews, drawConfusion } from "./views.js";
 import { autosave, damagedToJson, readHash, shareURL } from "./storage.js";
 import { startDrawing } from "./draw.js";
 import { startImageUpload, IMAGE_SIZE } from "./images.js";
 import { CodePanel } from "./code.js";
 import { initExport } from "./export.js";
 import { own, stateProblems } from "./validate.js";
+import { NetPicture, pictureKind } from "./netpic.js";
+import { drawProbabilities, featureBoxes, learningRateSlider, drawConvDetail } from "./teach.js";
+import { drawGraph } from "./builder.js";
 
 const $ = (s) => document.querySelector(s);
 const VIEW_INTERVAL_MS = 700; // live views refresh at most this often while training
@@ -37,6 +40,17 @@ export function pageOptions(search = location.search) {
 }
 
 let app = null;
+
+/** A greyscale example image (base64 uint8) into a canvas. */
+function paintGrey(canvas, image) {
+  const bytes = Uint8Array.from(atob(image.pixels), (c) => c.charCodeAt(0));
+  canvas.width = image.w;
+  canvas.height = image.h;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(image.w, image.h);
+  bytes.forEach((v, i) => img.data.set([v, v, v, 255], i * 4));
+  ctx.putImageData(img, 0, 0);
+}
 
 /**
  * The page's start-up, run by window.nnplay once its worker is up (and again after a restart):
@@ -164,7 +178,8 @@ class App {
         }
       }
     });
-    for (const id of ["#layers-view", "#output"]) observer.observe($(id));
+    for (const id of ["#layers-view", "#output", "#netpic-panel"]) observer.observe($(id));
+    this.teach();
     this.ready = false; // the worker answers and start-up is done (false while it restarts)
     this.snapshot = null; // the last autosaved state, kept in memory too (embeds have no autosave)
     this.code = new CodePanel(this);
@@ -191,6 +206,8 @@ class App {
     this.refreshData(this.values);
     this.refreshTrain(this.values);
     if (state.spec && !same(state.spec, this.builderSpec)) this.showSpec(state.spec);
+    this.values.features = state.data?.options?.features; // (not a form control: the feature boxes)
+    this.renderTeach(state, before);
     this.renderData(state.data, before?.data);
     this.renderCounters(state);
     this.renderFit(state);
@@ -314,6 +331,11 @@ class App {
     $("#activations").replaceChildren();
     $("#neurons").replaceChildren();
     $("#heatmap").hidden = true;
+    $("#heatmap-caption").textContent = "";
+    $("#conv-detail").hidden = true;
+    $("#lv-probs").replaceChildren();
+    this.heat = null;
+    this.netpic?.render(this.state ?? {}, { heat: null, views: null });
   }
 
   // --- requests: each control is one call to the session --------------------------------------
@@ -473,7 +495,7 @@ class App {
       if (!state.fit?.ok) return;
       const d = state.data;
       const input = state.spec.input;
-      const twoD = d.kind === "2d" && same(input, [2]);
+      const twoD = d.kind === "2d" && same(input, d.input_shape);
       const oneD = d.kind === "1d" && same(input, [1]);
       if ((twoD || oneD) && this.pointsFor !== d) {
         this.points = await this.nnplay.call("playground.points");
@@ -482,16 +504,19 @@ class App {
       $("#heatmap").hidden = !(twoD || oneD);
       if (twoD) {
         const heat = await this.nnplay.call("playground.heatmap", { resolution: 48 });
-        drawHeatmap($("#heatmap"), heat, this.points);
-        drawNeurons($("#neurons"), heat);
+        this.heat = state.counters.step ? heat : { ...heat, wrong: {} }; // rings mean something once it has trained
+        if (!this.hovering) drawHeatmap($("#heatmap"), this.heat, this.points);
+        this.heatmapCaption(this.heat);
+        this.netpic.render(this.state, { heat });
       } else if (oneD) {
         drawCurve($("#heatmap"), this.points, await this.nnplay.call("playground.curve", { points: 200 }));
         $("#neurons").replaceChildren();
       } else $("#neurons").replaceChildren();
       const now = performance.now();
-      if (all || (this.onScreen.has("layers-view") && now - (this.lastSlow ?? 0) > LAYER_VIEWS_MS)) {
+      const maps = pictureKind(state.spec) === "maps" && this.onScreen.has("netpic-panel");
+      if (all || ((this.onScreen.has("layers-view") || maps) && now - (this.lastSlow ?? 0) > LAYER_VIEWS_MS)) {
         this.lastSlow = now;
-        drawLayerViews($("#activations"), await this.nnplay.call("playground.layerViews", {}));
+        await this.showLayerViews();
       }
       const confusionOk = this.onScreen.has("output") && now - (this.lastConfusion ?? 0) > CONFUSION_MS;
       if (d.classes.length && (all || (this.confusionDue && confusionOk))) {
@@ -513,6 +538,86 @@ class App {
   async viewsDrawn() {
     while (this.refreshing) await new Promise((r) => setTimeout(r, 20));
     await this.refreshViews(true);
+  }
+
+  // --- pictures that teach (web/ui/netpic.js, web/ui/teach.js) --------------------------------
+  /** Wire the network picture, the feature boxes, the learning-rate slider and the example chooser. */
+  teach() {
+    this.netpic = new NetPicture($("#netpic"), {
+      onSpec: (spec) => this.request(() => this.nnplay.setSpec(spec)), // the very request the cards make
+      onHover: (thumb, label) => this.hoverNeuron(thumb, label),
+      onMap: (layer, channel) => this.showConvDetail({ layer, channel }),
+      drawGraph: (svg) => drawGraph(svg, this.builder.layers, this.builder.names()),
+    });
+    this.refreshFeatures = featureBoxes($("#features"), (features) =>
+      this.loadData(this.values.dataset, dataOptions({ ...this.values, features })));
+    this.refreshLr = learningRateSlider($("#lr-range"), $("#lr-value"), (lr) => {
+      if (this.state?.spec) this.request(() => this.nnplay.setSpec(specWith(this.state.spec, "lr", lr)));
+    });
+    this.lvExample = 0;
+    const pick = (i) => {
+      const n = this.lvExamples; // (unknown before the first pictures: the worker wraps the number then)
+      const k = Math.trunc(Number(i) || 0);
+      this.lvExample = n ? ((k % n) + n) % n : Math.max(0, k);
+      $("#conv-detail").hidden = true;
+      this.showLayerViews();
+    };
+    $("#lv-example").addEventListener("change", (e) => pick(e.target.value));
+    $("#lv-prev").addEventListener("click", () => pick(this.lvExample - 1));
+    $("#lv-next").addEventListener("click", () => pick(this.lvExample + 1));
+  }
+
+  renderTeach(state, before) {
+    this.refreshFeatures(state.data);
+    this.refreshLr(state.spec?.optimizer?.lr);
+    if (!same(state.spec, before?.spec) || !same(state.data, before?.data)) this.netpic.render(state);
+  }
+
+  /** The layer pictures of the chosen example, its probability bars, and the network picture's maps. */
+  async showLayerViews() {
+    const state = this.state;
+    if (!state?.fit?.ok) return;
+    const views = await this.nnplay.call("playground.layerViews", { example: this.lvExample });
+    this.lvExamples = views.examples;
+    drawLayerViews($("#activations"), views);
+    $("#lv-example").value = String(views.example);
+    $("#lv-example").max = String(views.examples - 1);
+    const truth = views.classes?.length ? views.classes[views.label] ?? views.label : (Array.isArray(views.label) ? views.label.map((v) => +v.toFixed(3)).join(", ") : views.label);
+    $("#lv-example-info").textContent = `${views.split === "val" ? "validation" : "training"} example ${views.example} of ${views.examples}; true ${views.classes?.length ? "class" : "value"}: ${truth}`;
+    if (views.probabilities) drawProbabilities($("#lv-probs"), views.probabilities, views.classes, views.label);
+    else $("#lv-probs").replaceChildren();
+    const img = $("#lv-image");
+    img.hidden = !views.image;
+    if (views.image) paintGrey(img, views.image);
+    if (pictureKind(state.spec) === "maps") this.netpic.render(this.state, { views });
+    if (this.convDetail && !$("#conv-detail").hidden) await this.showConvDetail(this.convDetail, false);
+  }
+
+  /** The convolution close-up of one feature map (at its strongest position, or the one picked). */
+  async showConvDetail(which, scroll = true) {
+    this.convDetail = which;
+    const d = await this.request(() => this.nnplay.call("playground.convDetail", { ...which, example: this.lvExample }));
+    if (!d) return;
+    drawConvDetail($("#conv-detail"), d, (row, col) => this.showConvDetail({ ...which, row, col }, false),
+      () => { $("#conv-detail").hidden = true; });
+    if (scroll) $("#conv-detail").scrollIntoView({ block: "start" });
+  }
+
+  /** Hovering a neuron in the picture: its output over the plane in the big heatmap (with the points). */
+  hoverNeuron(thumb, label) {
+    this.hovering = Boolean(thumb);
+    if (!this.heat) return;
+    drawHeatmap($("#heatmap"), thumb ? { ...this.heat, pixels: thumb, wrong: {} } : this.heat, this.points);
+    $("#heatmap").dataset.showing = thumb ? label : "output";
+    if (thumb) $("#heatmap-caption").textContent = `${label}: its output over the plane (orange > 0 > blue)`;
+    else this.heatmapCaption(this.heat);
+  }
+
+  heatmapCaption(heat) {
+    const wrong = (heat.wrong?.train?.length ?? 0) + (heat.wrong?.val?.length ?? 0);
+    $("#heatmap-caption").textContent = "The network's answer over the plane: orange = class 1, blue = class 0. "
+      + "Dots are the data (black edge: validation)"
+      + (heat.classifier && this.state?.counters?.step ? `; ${wrong} misclassified ringed in red.` : ". Press Play to train.");
   }
 
   // --- keep and share -------------------------------------------------------------------------
@@ -808,6 +913,7 @@ class App {
         const r = await nn.predict(x);
         const p = r.outputs[r.classes];
         $("#draw-guess").textContent = `${r.classes} (${(100 * p).toFixed(0)}%)`;
+        drawProbabilities($("#draw-probs"), r.outputs, this.state.data?.classes);
       } catch (err) {
         $("#draw-guess").textContent = err.message;
       }

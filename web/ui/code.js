@@ -252,6 +252,7 @@ export class CodePanel {
     const code = editor.value;
     editor.markLine(null);
     await this.app.pause(); // training must not run under the learner's code (it may build a model)
+    if (source === "view") this.logs.view.clear(); // a new run of the view's code: only its own output shows
     this.setRunning(source);
     const started = performance.now();
     this.call = this.nnplay.runCode(code);

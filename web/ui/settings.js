@@ -68,7 +68,11 @@ export function valuesFrom(state) {
 /** The data options of the controls' values for `dataset` (what loadDataset takes). */
 export function dataOptions(values, dataset = values.dataset) {
   if (dataset === "mnist") return { count: values.mnistCount, ratio: values.ratio };
-  if (TOY.includes(dataset)) return { n: values.points, noise: values.noise, ratio: values.ratio };
+  if (TOY.includes(dataset)) {
+    const out = { n: values.points, noise: values.noise, ratio: values.ratio };
+    if (dataset !== "regression1d" && Array.isArray(values.features)) out.features = values.features; // 2-D feature inputs
+    return out;
+  }
   return { ratio: values.ratio };
 }
 

@@ -16,7 +16,12 @@ const el = (tag, props = {}, ...children) => {
 /** Loss (per step, and per epoch for validation) and accuracy (per epoch) charts. */
 export class Charts {
   constructor(lossBox, accBox) {
-    const width = () => Math.max(260, Math.min(520, lossBox.parentElement.clientWidth - 20));
+    // sized from the panel (its padding taken off), so the charts never widen a narrow column or a phone
+    const width = () => {
+      const box = lossBox.parentElement;
+      const pad = parseFloat(getComputedStyle(box).paddingLeft) + parseFloat(getComputedStyle(box).paddingRight);
+      return Math.max(180, Math.min(520, Math.floor(box.clientWidth - (pad || 0) - 2)));
+    };
     const common = { width: width(), height: 160, legend: { live: false }, scales: { x: { time: false } } };
     this.loss = new uPlot({ ...common, title: "loss", series: [{ label: "step" },
       { label: "train", stroke: "#2f6fed", width: 1 }, { label: "validation", stroke: "#e8590c", width: 2, spanGaps: true }] },
@@ -24,10 +29,12 @@ export class Charts {
     this.acc = new uPlot({ ...common, title: "accuracy", scales: { x: { time: false }, y: { range: [0, 1] } },
       series: [{ label: "epoch" }, { label: "train", stroke: "#2f6fed", width: 2 },
         { label: "validation", stroke: "#e8590c", width: 2 }] }, [[], [], []], accBox);
-    addEventListener("resize", () => {
+    const resize = () => {
       this.loss.setSize({ width: width(), height: 160 });
       this.acc.setSize({ width: width(), height: 160 });
-    });
+    };
+    addEventListener("resize", resize);
+    new ResizeObserver(() => resize()).observe(lossBox.parentElement);
   }
 
   /** Empty charts with fresh axes (after Reset, a new network or a loaded model). */
@@ -85,7 +92,7 @@ export function drawHeatmap(canvas, heat, points) {
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(small, 0, 0, size, size);
   const toPx = (v) => ((v + heat.extent) / (2 * heat.extent)) * size;
-  const dot = (x, y, label, test) => {
+  const dot = (x, y, label, test, wrong) => {
     ctx.beginPath();
     ctx.arc(toPx(x), size - toPx(y), 3, 0, 2 * Math.PI);
     ctx.fillStyle = label >= 0.5 ? "#f57c00" : "#2f6fed";
@@ -93,11 +100,20 @@ export function drawHeatmap(canvas, heat, points) {
     ctx.strokeStyle = test ? "#000" : "#fff";
     ctx.lineWidth = 1;
     ctx.stroke();
+    if (wrong) { // a misclassified point: ringed
+      ctx.beginPath();
+      ctx.arc(toPx(x), size - toPx(y), 6, 0, 2 * Math.PI);
+      ctx.strokeStyle = "#d92d20";
+      ctx.lineWidth = 2;
+      ctx.stroke();
+    }
   };
+  const wrongTrain = new Set(heat.wrong?.train ?? []), wrongVal = new Set(heat.wrong?.val ?? []);
   if (points?.train_x) {
-    points.train_x.forEach(([x, y], i) => dot(x, y, points.train_y[i], false));
-    points.val_x.forEach(([x, y], i) => dot(x, y, points.val_y[i], true));
+    points.train_x.forEach(([x, y], i) => dot(x, y, points.train_y[i], false, wrongTrain.has(i)));
+    points.val_x.forEach(([x, y], i) => dot(x, y, points.val_y[i], true, wrongVal.has(i)));
   }
+  canvas.dataset.wrong = String(wrongTrain.size + wrongVal.size);
   canvas.dataset.view = "heatmap";
   canvas.dataset.version = String(Number(canvas.dataset.version ?? 0) + 1);
 }
@@ -145,6 +161,12 @@ export function drawNeurons(box, heat) {
     }))));
 }
 
+/** What dark and light mean in a layer's pictures: lowest … highest value. */
+function scaleKey(lo, hi) {
+  const f = (v) => (Math.abs(v) >= 100 || (v !== 0 && Math.abs(v) < 0.01) ? v.toExponential(1) : v.toFixed(2));
+  return el("span", { className: "scale muted" }, ` black ${f(lo)} `, el("span", { className: "scale-bar grey" }), ` ${f(hi)} white`);
+}
+
 /** ConvNetJS-style rows: one per layer, its activation channels, weight gradient and filters. */
 export function drawLayerViews(box, views) {
   const pics = (images, w, h, cls) => images.map((b) => {
@@ -156,9 +178,14 @@ export function drawLayerViews(box, views) {
     const row = el("div", { className: "lv-row" });
     row.dataset.testid = `lv-${v.name}`;
     row.append(el("div", { className: "lv-name" }, el("strong", { textContent: v.name }),
-      el("span", { className: "muted", textContent: ` ${v.type} [${v.shape.join(", ")}] range ${v.range.map((x) => x.toFixed(2)).join("…")}` })));
+      el("span", { className: "muted", textContent: ` ${v.type} [${v.shape.join(", ")}] ` }),
+      scaleKey(v.range[0], v.range[1])));
     const acts = el("div", { className: "lv-pics" }, ...pics(v.images, v.w, v.h, v.h === 1 ? "act-row" : "act"));
     row.append(acts);
+    if (v.h === 1 && views.classes?.length === v.w && v === views.layers[views.layers.length - 1]) { // the output: one unit per class
+      acts.firstChild.classList.add("act-classes");
+      row.append(el("div", { className: "lv-classes" }, ...views.classes.map((k) => el("span", { textContent: k }))));
+    }
     if (v.filters) row.append(el("div", { className: "lv-pics" }, el("span", { className: "muted", textContent: "filters " }),
       ...pics(v.filters.images, v.filters.w, v.filters.h, "filter")));
     if (v.gradient) row.append(el("div", { className: "lv-pics" }, el("span", { className: "muted", textContent: "weight gradient " }),
@@ -181,11 +208,12 @@ export function drawConfusion(box, c) {
       return td;
     })));
   });
-  const wrong = el("div", { className: "misclassified" }, ...c.examples.map((e) => {
+  const wrong = el("div", { className: "misclassified" }, ...c.examples.filter((e) => e.pixels).map((e) => {
     const fig = el("figure", {});
     if (e.pixels) fig.append(paint(document.createElement("canvas"), base64ToBytes(e.pixels), e.w, e.h, true));
     fig.append(el("figcaption", { textContent: `${c.classes[e.label] ?? e.label}→${c.classes[e.predicted] ?? e.predicted}` }));
     return fig;
   }));
-  box.replaceChildren(table, el("p", { className: "muted", textContent: "Misclassified (true→predicted):" }), wrong);
+  const pictured = c.examples.some((e) => e.pixels);
+  box.replaceChildren(table, ...(pictured ? [el("p", { className: "muted", textContent: "Misclassified (true→predicted):" }), wrong] : []));
 }
