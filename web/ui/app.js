@@ -128,6 +128,8 @@ function embedSnippet(link) {
 }
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+/** The part of a spec the builder shows: its input and layers. */
+const netPart = (spec) => ({ input: spec?.input, layers: spec?.layers });
 
 /** "[28, 28, 1]", "28 28 1", "28x28x1" or "2" -> a list of positive whole numbers; null when it is not one. */
 function parseInputShape(text) {
@@ -156,6 +158,9 @@ class App {
     this.state = null; // the session's latest state (render() draws it)
     this.values = { ...DEFAULTS }; // the controls' values, as the state says them
     this.builderSpec = null; // the spec the builder shows (JSON), to tell a new spec from the one being edited
+    this.sentNets = []; // the builder's networks sent to the session whose state event has not come yet
+    this.builderSending = null; // the builder's sends on their way (one after the other)
+    this.settingsQueue = Promise.resolve(); // the control changes on their way (one after the other)
     this.points = null;
     this.pointsFor = null;
     this.builder = new Builder({ palette: $("#palette"), list: $("#layers"), catalogue,
@@ -205,7 +210,7 @@ class App {
     this.values = valuesFrom(state);
     this.refreshData(this.values);
     this.refreshTrain(this.values);
-    if (state.spec && !same(state.spec, this.builderSpec)) this.showSpec(state.spec);
+    if (state.spec && this.networkChangedElsewhere(state.spec, before?.spec)) this.showSpec(state.spec);
     this.values.features = state.data?.options?.features; // (not a form control: the feature boxes)
     this.renderTeach(state, before);
     this.renderData(state.data, before?.data);
@@ -232,6 +237,22 @@ class App {
       this.saveSoon();
     }
     document.body.dataset.revision = String(state.revision);
+  }
+
+  /**
+   * Whether the session's network (input and layers: what the builder shows) is new and not one this
+   * builder sent. A state event about anything else (data, counters, the learning rate) or the echo
+   * of the builder's own edit leaves the builder alone, so an edit still on its way, or refused
+   * (an unfinished network), is never replaced by the network the session had before it.
+   */
+  networkChangedElsewhere(spec, previous) {
+    const net = netPart(spec);
+    const echo = this.sentNets.findIndex((n) => same(n, net));
+    if (echo >= 0) {
+      this.sentNets.splice(0, echo + 1); // this edit and the ones before it have arrived
+      return false;
+    }
+    return !previous || !same(net, netPart(previous));
   }
 
   /** Put a spec into the builder and the network controls, and show its check. */
@@ -351,7 +372,29 @@ class App {
 
   networkEdited() {
     clearTimeout(this.editTimer);
-    this.editTimer = setTimeout(() => { this.editTimer = null; this.sendBuilderSpec(); }, EDIT_DEBOUNCE_MS);
+    this.editTimer = setTimeout(() => { this.editTimer = null; this.queueBuilderSpec(); }, EDIT_DEBOUNCE_MS);
+  }
+
+  /** Send the builder's network after any send still on its way (sends never overtake each other). */
+  queueBuilderSpec() {
+    const send = (this.builderSending ?? Promise.resolve()).then(() => this.sendBuilderSpec());
+    this.builderSending = send;
+    send.finally(() => { if (this.builderSending === send) this.builderSending = null; });
+    return send;
+  }
+
+  /**
+   * Send a builder edit still waiting out its debounce and wait for every edit on its way, so that
+   * what follows (a training setting, Play, Step) applies to the network the builder shows.
+   */
+  async flushBuilderEdit() {
+    if (this.editTimer) {
+      clearTimeout(this.editTimer);
+      this.editTimer = null;
+      this.queueBuilderSpec();
+    }
+    if (this.queue) return; // Python starting: held requests go out in order anyway (sendHeld), do not wait on them
+    while (this.builderSending) await this.builderSending;
   }
 
   /** The builder's network as a spec: its input field and layers, the state's loss, optimizer and backend. */
@@ -372,12 +415,15 @@ class App {
     }
     this.builderSpec = spec; // the state event for this spec must not redraw the builder under the learner
     if (this.queue) $("#totals").textContent = "Checked and built as soon as Python is ready (your edits are kept).";
+    const net = netPart(spec);
+    this.sentNets.push(net);
     try {
       const info = await this.nnplay.setSpec(spec);
       this.builderValid = true;
       this.showCheck(info);
       this.code.networkChanged();
     } catch (err) {
+      this.sentNets = this.sentNets.filter((n) => n !== net); // refused: no state event will echo it
       if (err.kind === "SpecError" && err.details) {
         this.builderValid = false;
         this.showCheck(err.details);
@@ -386,7 +432,15 @@ class App {
     }
   }
 
-  async settingChanged(key, value) {
+  /** A control's new value. Changes apply one after the other, each to the spec the one before it left
+   *  (two quick changes, e.g. the optimizer then its learning rate, never both start from the same old spec). */
+  settingChanged(key, value) {
+    const run = this.settingsQueue.then(() => this.applySetting(key, value));
+    this.settingsQueue = run.catch(() => {});
+    return run;
+  }
+
+  async applySetting(key, value) {
     const s = SETTINGS.find((x) => x.key === key);
     if (same(this.values[key], value)) return; // "change" on blur with the value already applied
     if (s.group === "data") {
@@ -395,11 +449,7 @@ class App {
     } else if (key === "batchSize") await this.request(() => this.nnplay.setTrainSettings({ batchSize: value }));
     else if (key === "patience") await this.request(() => this.nnplay.setTrainSettings({ earlyStopping: value > 0 ? value : null }));
     else if (this.state?.spec) {
-      if (this.editTimer) { // a builder edit still waiting: send it first, so the change applies to it
-        clearTimeout(this.editTimer);
-        this.editTimer = null;
-        await this.sendBuilderSpec();
-      }
+      await this.flushBuilderEdit(); // the change applies to the builder's network, not the one before it
       const spec = this.queue ? this.builderSpecNow() : this.state.spec; // (Python starting: the builder's network)
       await this.request(() => this.nnplay.setSpec(specWith(spec, key, value)));
     }
@@ -432,14 +482,23 @@ class App {
 
   async applyFix(fix) {
     if (fix.preset) return this.choosePreset(fix.preset);
-    if (fix.spec) await this.request(() => this.nnplay.setSpec(fix.spec, { keepWeights: false }));
+    if (fix.spec && await this.request(() => this.nnplay.setSpec(fix.spec, { keepWeights: false }))) this.showChosenSpec();
+  }
+
+  /** After the learner picked a network (a preset, a fix): the builder shows it, even when it is the
+   *  network the session already had and the builder held an unfinished edit of it. */
+  showChosenSpec() {
+    if (this.state?.spec && !same(netPart(this.builderSpec), netPart(this.state.spec))) this.showSpec(this.state.spec);
   }
 
   async choosePreset(key) {
     const preset = own(this.catalogue.presets, key);
     if (!preset) return;
     // The backend choice stays (a spec without "backend" keeps it); the preset's data comes with it.
+    clearTimeout(this.editTimer); // an edit not yet sent is dropped: the preset replaces the network
+    this.editTimer = null;
     const ok = await this.request(() => this.nnplay.setSpec(preset.spec, { keepWeights: false }));
+    if (ok) this.showChosenSpec();
     if (ok && this.state?.data?.name !== preset.dataset) {
       await this.loadData(preset.dataset, dataOptions({ ...this.values, dataset: preset.dataset }));
     }
@@ -451,6 +510,7 @@ class App {
     if (this.state?.training) return this.pause();
     if (this.playing) return; // a Play already on its way
     this.playing = (async () => {
+      await this.flushBuilderEdit(); // Play trains the network the builder shows
       await this.stepping; // a Step (or a first GPU compile) in flight: Play waits for it, never "Busy"
       const r = await this.request(() => this.nnplay.train({}));
       if (r?.stopped === "early_stopping") this.message(`Early stopping after epoch ${r.epoch}.`, "info");
@@ -468,7 +528,7 @@ class App {
 
   async step() {
     if (this.state?.training || this.stepping) return;
-    this.stepping = this.request(() => this.nnplay.train({ steps: 1 }));
+    this.stepping = this.flushBuilderEdit().then(() => this.request(() => this.nnplay.train({ steps: 1 })));
     try {
       await this.stepping;
     } finally {
