@@ -516,7 +516,7 @@ def tables(rows) -> str:
                     cells.append("")
                 elif "value" in r:
                     v = r["value"]
-                    cells.append(f"{v:,.0f}" if v >= 100 else f"{v:.3g}" + ("" if unit else f" {r['unit']}"))
+                    cells.append((f"{v:,.0f}" if v >= 100 else f"{v:.3g}") + ("" if unit else f" {r['unit']}"))
                 else:
                     if r["na"] not in notes:
                         notes.append(r["na"])
