@@ -24,10 +24,6 @@ KERNEL_PATH = "/lib/nnplay/nnplay_simd.so"
 DP = {}  # this worker's state between calls
 
 
-def dp_shared_bytes(params, world):
-    return 16 + 4 * params * 2 * world
-
-
 def dp_setup(rank, world, spec, dataset, batch, examples_n, kernels="simd", mnist_path="/data/mnist.bin"):
     """Data (the first examples_n examples, as bench/engine_bench.py's train_rate takes them) and the
     model; returns the parameter count (to size the shared buffer)."""
