@@ -9,6 +9,10 @@
   memory   peak JS heap, ArrayBuffer/wasm memory while training the MNIST network
   scaling  examples/s as the batch size and the network width double
   profile  ms per training step in matrix products, im2col/col2im, pooling and the rest (NumPy engine)
+  simd     (only when asked for) issue 14's targets in one run: training examples/s on NumPy, NumPy + SIMD,
+           ConvNetJS and TF.js cpu with the runners interleaved round by round (a shared machine's load
+           changes by the minute), matmul GFLOP/s at 256-1024 on both NumPy paths, then the step profile
+  dataparallel  (only when asked for) two workers training data-parallel against one (bench/dataparallel.py)
 Runners: nnplay on NumPy (pure NumPy: einsum), on NumPy + SIMD (the WebAssembly SIMD kernels, issue 14)
 and on WebGPU (in the worker, Pyodide), ConvNetJS 0.3.0 and TensorFlow.js
 4.22.0 layers on its cpu and webgpu backends (on the page's main thread), plus nnplay on CPython for
@@ -38,6 +42,7 @@ import harness  # noqa: E402
 from pyengine import presets  # noqa: E402
 
 PARTS = ("train", "kernels", "startup", "memory", "scaling", "profile")
+OPT_IN_PARTS = ("simd", "dataparallel")  # run only when --only names them
 CPYTHON, NP, GPU, CNJS, TF_CPU, TF_GPU = (
     "nnplay CPython (ref.)", "nnplay NumPy", "nnplay WebGPU", "ConvNetJS", "TF.js cpu", "TF.js webgpu")
 TFJS_BUNDLES = [ROOT / "node_modules" / "@tensorflow" / f"tfjs-{name}" / "dist" / f"tf-{name}.min.js"
@@ -67,6 +72,9 @@ FULL = {
     "batches": [8, 16, 32, 64], "widths": [1, 2, 4], "width_batch": 20, "scaling_examples": 320, "scaling_repeats": 1,
     "scaling_target_s": 2.5,
     "profile_steps": {"mnist": (20, 20), "cifar": (4, 20)},  # (batch, steps)
+    "dataparallel": "full",  # bench/dataparallel.py's FULL or TINY sizes
+    # the simd part: rounds of (every runner once, repeats=1) per network; its matmul sizes (issue 14: 256-1024)
+    "simd_rounds": 3, "simd_tfjs_rounds": 1, "simd_matmul": [256, 512, 1024],
 }
 TINY = {
     "train": {"mnist": (20, 1, 1), "cifar": (4, 1, 1)},
@@ -80,6 +88,8 @@ TINY = {
     "batches": [2, 4], "widths": [1, 2], "width_batch": 2, "scaling_examples": 4, "scaling_repeats": 1,
     "scaling_target_s": None,
     "profile_steps": {"mnist": (20, 1), "cifar": (4, 1)},
+    "dataparallel": "tiny",
+    "simd_rounds": 1, "simd_tfjs_rounds": 1, "simd_matmul": [16, 32],
 }
 
 
@@ -241,9 +251,69 @@ class Bench:
             for runner, kernels in ((NP, "einsum"), (SIMD, "simd")):
                 res = self.nnplay("numpy", "step_profile", spec=spec, dataset=dataset, batch=batch, steps=steps,
                                   kernels=kernels)
-                for part in ("matrix products", "im2col/col2im", "pooling", "Python and other NumPy", "total"):
+                for part in ("matrix products", "im2col/col2im", "pooling", "optimizer update", "Python and other NumPy",
+                             "total"):
                     value = {"value": res["ms"][part]} if "ms" in res else res
                     self.add("profile", f"{name} (batch {batch}): {part}", runner, "ms/step", value)
+
+    def simd(self):
+        """Issue 14's targets in one run: NumPy + SIMD against ConvNetJS (>= 10x on both nets), matmul
+        (>= 20 GFLOP/s at 256-1024), and the step profile. On a shared machine the load changes from
+        minute to minute, so the runners take turns: each round runs every runner once (one repeat each),
+        the value is the best round, and the ratio line also gives each round's own SIMD / ConvNetJS."""
+        rounds, warmup, target = self.sizes["simd_rounds"], self.sizes["warmup"], self.sizes["target_s"]
+        load = [os.getloadavg()[0]]
+        lines = []
+        for name, spec, dataset in (("MNIST convnet", presets.convnetjs_mnist(), "mnist"),
+                                    ("CIFAR-10 convnet", presets.convnetjs_cifar10(), CIFAR)):
+            batch, steps, _ = self.sizes["train"]["mnist" if dataset == "mnist" else "cifar"]
+            case = f"{name} (batch {batch})"
+            args = dict(spec=spec, dataset=dataset, batch=batch, steps=steps, repeats=1, warmup=warmup)
+            py, js = dict(args, target_s=target), dict(args, targetS=target)
+            calls = {NP: lambda: self.nnplay("numpy", "train_rate", **py),
+                     SIMD: lambda: self.nnplay("numpy", "train_rate", kernels="simd", **py),
+                     CNJS: lambda: self.b.call_js("convnetjsTrain", **js),
+                     TF_CPU: lambda: self.tfjs("cpu", "tfjsTrain", **js)}
+            got = {runner: [] for runner in calls}
+            for i in range(rounds):
+                for runner, call in calls.items():
+                    if runner != TF_CPU or i < self.sizes["simd_tfjs_rounds"]:  # TF.js cpu: ~100x slower, fewer rounds
+                        got[runner].append(cell(call()))
+                load.append(os.getloadavg()[0])
+            for runner, results in got.items():
+                ok = [r for r in results if "value" in r]
+                best = max(ok, key=lambda r: r["value"]) if ok else results[0]
+                self.add("simd", case, runner, "ex/s", best, rounds=[r.get("value") for r in results])
+            per_round = [s["value"] / c["value"] for s, c in zip(got[SIMD], got[CNJS]) if "value" in s and "value" in c]
+            if per_round:
+                lines.append(f"{case}: NumPy + SIMD / ConvNetJS per round: "
+                             + ", ".join(f"{r:.1f}x" for r in per_round) + " (target: >= 10x)")
+        t = self.sizes["min_time"]
+        sizes = self.sizes["simd_matmul"]
+        best = {NP: [None] * len(sizes), SIMD: [None] * len(sizes)}
+        for _ in range(rounds):
+            for runner, kernels in ((NP, "einsum"), (SIMD, "simd")):
+                res = self.nnplay("numpy", "matmul_gflops", kernels=kernels, sizes=sizes, min_time=t)
+                for i in range(len(sizes)):
+                    r = cell(res[i] if isinstance(res, list) else res)
+                    if best[runner][i] is None or r.get("value", -1) > best[runner][i].get("value", -1):
+                        best[runner][i] = r
+            load.append(os.getloadavg()[0])
+        for i, n in enumerate(sizes):
+            for runner in (NP, SIMD):
+                self.add("simd", f"matmul {n}x{n}x{n}", runner, "GFLOP/s", best[runner][i])
+        self.profile()
+        load.append(os.getloadavg()[0])
+        self.simd_lines = lines + [f"load average (1 min) during the simd part: "
+                                   + ", ".join(f"{v:.1f}" for v in load) + f" on {len(os.sched_getaffinity(0))} cores"]
+        for line in self.simd_lines:
+            print("  " + line, flush=True)
+
+    def dataparallel(self):
+        """Issue 14, item 5: does data-parallel training over two workers pay? (bench/dataparallel.py)"""
+        import dataparallel
+
+        dataparallel.measure(self, presets, CIFAR, tiny=self.sizes["dataparallel"] == "tiny")
 
     def kernels(self):
         t = self.sizes["min_time"]
@@ -461,7 +531,7 @@ class Bench:
 def tables(rows) -> str:
     """Markdown: one table per part (cases down, runners across); n/a reasons as numbered notes."""
     out, notes = [], []
-    for part in PARTS:
+    for part in PARTS + OPT_IN_PARTS:
         prow = [r for r in rows if r["part"] == part]
         if not prow:
             continue
@@ -479,7 +549,7 @@ def tables(rows) -> str:
                     cells.append("")
                 elif "value" in r:
                     v = r["value"]
-                    cells.append(f"{v:,.0f}" if v >= 100 else f"{v:.3g}" + ("" if unit else f" {r['unit']}"))
+                    cells.append((f"{v:,.0f}" if v >= 100 else f"{v:.3g}") + ("" if unit else f" {r['unit']}"))
                 else:
                     if r["na"] not in notes:
                         notes.append(r["na"])
@@ -508,13 +578,14 @@ def startup_ratios(rows):
 
 def simd_ratios(rows):
     """Lines naming NumPy + SIMD's training speed over ConvNetJS's and over pure NumPy's, per network."""
-    value = {(r["case"], r["runner"]): r.get("value") for r in rows if r["part"] == "train"}
     lines = []
-    for case in dict.fromkeys(r["case"] for r in rows if r["part"] == "train"):
-        simd, cnjs, np_ = value.get((case, SIMD)), value.get((case, CNJS)), value.get((case, NP))
-        if simd and cnjs:
-            lines.append(f"{case}: NumPy + SIMD is {simd / cnjs:.1f}x ConvNetJS"
-                         + (f", {simd / np_:.2f}x pure NumPy" if np_ else "") + " (this run)")
+    for part, where in (("train", ""), ("simd", ", simd part: best rounds")):
+        value = {(r["case"], r["runner"]): r.get("value") for r in rows if r["part"] == part}
+        for case in dict.fromkeys(r["case"] for r in rows if r["part"] == part and "matmul" not in r["case"]):
+            simd, cnjs, np_ = value.get((case, SIMD)), value.get((case, CNJS)), value.get((case, NP))
+            if simd and cnjs:
+                lines.append(f"{case}: NumPy + SIMD is {simd / cnjs:.1f}x ConvNetJS"
+                             + (f", {simd / np_:.2f}x pure NumPy" if np_ else "") + f" (this run{where})")
     return ["", *lines] if lines else []
 
 
@@ -537,9 +608,9 @@ def main(argv=None) -> int:
                         help="square matmul sizes instead of the default ones (e.g. --matmul 2048: minutes on SwiftShader)")
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
-    unknown = [p for p in parts if p not in PARTS]
+    unknown = [p for p in parts if p not in PARTS + OPT_IN_PARTS]
     if unknown:
-        parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+        parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS + OPT_IN_PARTS)}")
     missing = [p for p in TFJS_BUNDLES + [CONVNETJS_BUNDLE] if not p.exists()]
     if missing:
         raise SystemExit(f"{missing[0]} is missing: run `npm ci` (the peers are dev dependencies)")
@@ -578,13 +649,16 @@ def main(argv=None) -> int:
                 ],
             }
             print(f"Chromium {b.version}, {meta['machine']}; WebGPU: {meta['webgpu_adapter']}", flush=True)
-            meta["load_average"] = {}  # other work on the machine inflates every figure: compare within one run
+            meta["load_average"] = {"start": list(os.getloadavg())}  # 1/5/15 min: other work inflates every figure, compare within one run
             for part in parts:
                 t0 = time.monotonic()
                 load0 = os.getloadavg()[0]
                 getattr(bench, part)()
                 meta["load_average"][part] = [round(load0, 1), round(os.getloadavg()[0], 1)]
                 print(f"  [{part}: {time.monotonic() - t0:.1f} s, load average {load0:.1f} -> {os.getloadavg()[0]:.1f}]", flush=True)
+            meta["load_average"]["end"] = list(os.getloadavg())
+            if getattr(bench, "simd_lines", None):
+                meta["simd"] = bench.simd_lines
             meta["seconds"] = round(time.monotonic() - started, 1)
             result = {"meta": meta, "rows": bench.rows}
             args.out.mkdir(parents=True, exist_ok=True)
@@ -593,9 +667,13 @@ def main(argv=None) -> int:
             b.browser.close()
     finally:
         server.close()
+    load = meta["load_average"]
     print(f"\nnnplay benchmark: {meta['command']}\n{meta['machine']}; Chromium {meta['chromium']} (headless); "
-          f"WebGPU = SwiftShader (CPU-emulated) where no GPU\n" + tables(bench.rows))
-    for line in simd_ratios(bench.rows) + startup_ratios(bench.rows):
+           f"WebGPU = SwiftShader (CPU-emulated) where no GPU\n"
+           f"load average (1/5/15 min): {' '.join(f'{v:.1f}' for v in load['start'])} at the start, "
+           f"{' '.join(f'{v:.1f}' for v in load['end'])} at the end\n" + tables(bench.rows))
+    for line in (simd_ratios(bench.rows) + startup_ratios(bench.rows)
+                 + ([""] + bench.simd_lines if getattr(bench, "simd_lines", None) else [])):
         print(line)
     print(f"\nwrote {args.out / 'bench.json'} and {args.out / 'bench.png'} in {meta['seconds']} s")
     return 0

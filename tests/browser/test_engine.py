@@ -5,6 +5,7 @@ SETUP = """
 import numpy as np, pyengine
 from pyengine import data
 from pyengine.presets import convnetjs_mnist
+from pyengine.backends import numpy_backend
 
 images, labels = data.load_mnist('/data/mnist.bin')
 x_all, y_all = data.mnist_arrays(images, labels, crop=24)
@@ -13,7 +14,8 @@ x_train, y_train = x_all[order[:8000]], y_all[order[:8000]]
 x_test, y_test = x_all[order[8000:9000]], y_all[order[8000:9000]]
 engine_model = pyengine.build(convnetjs_mnist())
 before = engine_model.evaluate(x_test, y_test)
-{"params": engine_model.param_count(), "before": before, "numpy": np.__version__}
+{"params": engine_model.param_count(), "before": before, "numpy": np.__version__,
+ "gemm": numpy_backend.gemm.__name__, "im2col": numpy_backend.im2col.__name__}
 """
 
 TRAIN = """
@@ -32,6 +34,9 @@ def test_the_mnist_convnet_trains_in_pyodide_in_the_worker(booted):
     setup = booted.run(SETUP)
     assert setup["params"] == 5994
     assert setup["numpy"] == "2.0.2"  # Pyodide's NumPy, not the CPython one
+    # the path users get: the worker booted on the WebAssembly SIMD kernels (issue 14; test_simd.py
+    # trains on the einsum fallback too)
+    assert (setup["gemm"], setup["im2col"]) == ("gemm_simd", "im2col_simd")
     assert setup["before"]["accuracy"] < 0.25  # an untrained net is near chance
     result = booted.page.evaluate(
         """async (code) => {

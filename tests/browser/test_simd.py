@@ -260,3 +260,36 @@ def test_maxpool_im2col_and_col2im_kernels_match_the_numpy_ones(kernels_on):
     checked, routes = kernels_on.run(WINDOWS)
     assert checked == 12
     assert routes == ["im2col_simd", "col2im_simd", "maxpool2d_forward_simd", "maxpool2d_backward_simd"]
+
+
+@pytest.mark.timeout(420)
+def test_bench_simd_and_dataparallel_parts_run_and_the_workers_stay_in_step(chromium_path, tmp_path):
+    """`python3 build.py bench --tiny --only simd,dataparallel`: issue 14's one-run target table (every runner
+    interleaved, matmul on both paths, the step profile) and the two-worker data-parallel experiment, whose
+    workers must end bitwise equal and match one worker training on the full batches. Checks, never times."""
+    import json
+    import math
+    import subprocess
+    import sys
+
+    import harness
+
+    r = subprocess.run([sys.executable, str(harness.ROOT / "build.py"), "bench", "--tiny", "--only", "simd,dataparallel",
+                        "--out", str(tmp_path)], cwd=harness.ROOT, capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=400)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    rows = json.loads((tmp_path / "bench.json").read_text())["rows"]
+    for row in rows:
+        assert "value" in row and math.isfinite(row["value"]) and row["value"] > 0, row
+    simd = {(row["case"], row["runner"]) for row in rows if row["part"] == "simd"}
+    for case in ("MNIST convnet (batch 20)", "CIFAR-10 convnet (batch 4)"):
+        for runner in ("nnplay NumPy", "nnplay NumPy + SIMD", "ConvNetJS", "TF.js cpu"):
+            assert (case, runner) in simd, (case, runner)
+    assert ("matmul 32x32x32", "nnplay NumPy + SIMD") in simd
+    assert {row["case"] for row in rows if row["part"] == "profile"} >= {"MNIST (batch 20): optimizer update"}
+    dp = [row for row in rows if row["part"] == "dataparallel" and row["runner"] == "2 workers, data-parallel"]
+    assert len(dp) == 2
+    for row in dp:
+        assert row["workers_bitwise_equal"] is True, row
+        assert row["max_rel_diff_vs_1_worker"] < 1e-5, row
+    assert "per round" in r.stdout and "load average" in r.stdout
