@@ -13,10 +13,10 @@ PARTS = {"train", "kernels", "startup", "memory", "scaling", "profile"}
 RUNNERS = {"nnplay NumPy", "nnplay NumPy + SIMD", "nnplay WebGPU", "TF.js cpu", "TF.js webgpu"}
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(480)
 def test_bench_tiny_fills_every_row_with_a_number_or_a_reason(chromium_path, tmp_path):
     r = subprocess.run([sys.executable, str(harness.ROOT / "build.py"), "bench", "--tiny", "--out", str(tmp_path)],
-                       cwd=harness.ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=230)
+                       cwd=harness.ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=460)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     result = json.loads((tmp_path / "bench.json").read_text())
     rows = result["rows"]
