@@ -251,7 +251,10 @@ class App {
     line.dataset.backend = b.backend ?? "";
     line.dataset.requested = b.requested ?? "";
     const runs = b.backend === "webgpu" ? "WebGPU" : b.backend === "numpy" ? "NumPy" : "–";
-    line.textContent = `Backend: ${b.requested} → training runs on ${runs}.` + (b.notice ? ` ${b.notice}` : "");
+    // what was asked for, what runs, and why (auto's reason: "auto → NumPy: ... software emulation ...")
+    const why = b.reason ?? b.notice;
+    line.textContent = `Backend: ${b.requested} → training runs on ${runs}.` + (why ? ` ${why}${/[.)]$/.test(why) ? "" : "."}` : "");
+    line.dataset.reason = b.reason ?? "";
     $("#backend-status").dataset.active = b.backend ?? "";
   }
 
