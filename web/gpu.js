@@ -38,7 +38,7 @@ let uncaptured = null; // the first uncaptured error since the last check
 const objects = new Map(); // id -> GPUBuffer | GPUComputePipeline | program
 let nextId = 1;
 const pipelineCache = new Map(); // key + constants -> id
-const moduleCache = new Map(); // key (one kernel's WGSL) -> GPUShaderModule, shared by its pipelines
+const moduleCache = new Map(); // key (one kernel's WGSL) -> {module, checked}, shared by its pipelines
 const pendingPipelines = new Map(); // id -> Promise settling when that pipeline is compiled
 const failedPipelines = new Map(); // id -> Error (the WGSL did not compile)
 const compile = { modules: 0, pipelines: 0, requests: 0, ms: 0 }; // counters for this device
@@ -190,20 +190,27 @@ export function pipeline(key, code, constantsJson = "{}") {
 }
 
 async function compilePipeline(dev, key, code, constants) {
-  let module = moduleCache.get(key);
-  if (!module) {
-    module = dev.createShaderModule({ code, label: key });
-    moduleCache.set(key, module);
+  // One shader module per kernel, and its compilation messages asked for once: in Chromium 156 a
+  // second module.getCompilationInfo() after the first has settled never settles (the kernels'
+  // pipelines with other constants would wait for it forever), so every pipeline of the kernel
+  // awaits the module's one check.
+  let entry = moduleCache.get(key);
+  if (!entry) {
+    const module = dev.createShaderModule({ code, label: key });
+    entry = { module, checked: module.getCompilationInfo().then((info) => {
+      const errors = info.messages.filter((m) => m.type === "error");
+      if (errors.length) {
+        throw new Error(`WGSL ${key} does not compile: ` + errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; "));
+      }
+    }) };
+    entry.checked.catch(() => {}); // a failure is reported to each pipeline that awaits it
+    moduleCache.set(key, entry);
     compile.modules++;
   }
-  const info = await module.getCompilationInfo();
-  const errors = info.messages.filter((m) => m.type === "error");
-  if (errors.length) {
-    throw new Error(`WGSL ${key} does not compile: ` + errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; "));
-  }
+  await entry.checked;
   compile.pipelines++;
   return dev.createComputePipelineAsync({
-    layout: "auto", label: key, compute: { module, entryPoint: "main", constants },
+    layout: "auto", label: key, compute: { module: entry.module, entryPoint: "main", constants },
   });
 }
 

@@ -6,6 +6,8 @@ software emulation: `auto` trains on NumPy and says why, an explicit "webgpu" st
 Pipelines compile once per device: a second model of the same shapes compiles nothing. With its
 software-adapter guard lifted, auto's trial times both backends on SwiftShader, picks the faster
 and leaves training as it would have been."""
+import pytest
+
 import harness  # noqa: F401  (the fixtures' helpers)
 
 EVENTS = """
@@ -112,6 +114,24 @@ counts.append(d.compile_stats())
     assert ready["pipelines"] == after_first["pipelines"] and ready["seconds"] > 0
     assert "conv2d" in ready["kernels"] and "optimizer" in ready["kernels"]
     assert result["later_events"] == []
+
+
+@pytest.mark.timeout(180)
+def test_a_kernels_pipeline_with_other_constants_compiles_after_the_first_is_ready(webgpu_booted):
+    """One shader module per kernel: a later pipeline of it (other tile constants) reuses the module and
+    its one compile check. (Chromium 156 never settles a second module.getCompilationInfo() once the
+    first has settled: asking again per pipeline hung `bench.matmul_gflops(16)` after 8 x 8 tiles.)"""
+    result = webgpu_booted.run(EVENTS + """
+from pyengine.backends.webgpu import bench
+device.get_device().lose()  # a fresh device: its caches start empty
+d = device.get_device()
+runs = [bench.time_matmul(n, reps=2)["gflops"] for n in (16, 32, 16)]   # 4 x 4 tiles, then 8 x 8, then 4 x 4 again
+[runs, d.compile_stats(), [e["phase"] for e in events if e["event"] == "gpu"]]
+""")
+    runs, stats, phases = result
+    assert all(r > 0 for r in runs)
+    assert stats["modules"] == 1 and stats["pipelines"] == 2 and stats["pending"] == 0, stats
+    assert phases == ["compiling", "ready", "compiling", "ready"]
 
 
 def test_auto_times_both_backends_picks_the_faster_and_leaves_training_unchanged(webgpu_booted):
