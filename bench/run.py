@@ -246,19 +246,19 @@ class Bench:
                 self.add("train", case, CPYTHON, "ex/s", engine_bench.train_rate(
                     mnist_path=str(harness.build.DIST / "data" / "mnist.bin"), target_s=self.sizes["target_s"], **args))
             py_args, js_args = dict(args, target_s=self.sizes["target_s"]), dict(args, targetS=self.sizes["target_s"])
-            # nnplay's three backends take turns, one repeat each per round, so that a machine whose load
+            # nnplay's backends take turns, one repeat each per round, so that a machine whose load
             # changes during the run slows them alike (auto against the faster backend is a ratio)
-            mine = [(runner, backend) for runner, backend in ((NP, "numpy"), (GPU, "webgpu"), (AUTO, "auto"))
-                    if want(runner)]
-            rounds = {runner: [] for runner, _ in mine}
+            # (auto's NumPy steps run on the worker's default path, the SIMD kernels where they loaded)
+            mine = [(runner, backend, extra) for runner, backend, extra in (
+                (NP, "numpy", {}), (SIMD, "numpy", {"kernels": "simd"}), (GPU, "webgpu", {}), (AUTO, "auto", {}))
+                if want(runner)]
+            rounds = {runner: [] for runner, _, _ in mine}
             for _ in range(repeats):
-                for runner, backend in mine:
-                    rounds[runner].append(self.nnplay(backend, "train_rate", **dict(py_args, repeats=1)))
-            for runner, _ in mine:
+                for runner, backend, extra in mine:
+                    rounds[runner].append(self.nnplay(backend, "train_rate", **dict(py_args, repeats=1, **extra)))
+            for runner, _, _ in mine:
                 self.add("train", case, runner, "ex/s", combine(rounds[runner]))
             self.auto_summary(case)
-            if want(SIMD):
-                self.add("train", case, SIMD, "ex/s", self.nnplay("numpy", "train_rate", kernels="simd", **py_args))
             if want(CNJS):
                 self.add("train", case, CNJS, "ex/s", self.b.call_js("convnetjsTrain", **js_args))
             if want(TF_CPU):
@@ -267,9 +267,9 @@ class Bench:
                 self.add("train", case, TF_GPU, "ex/s", self.tfjs("webgpu", "tfjsTrain", **js_args))
 
     def auto_summary(self, case):
-        """Print how "auto" did against the faster of NumPy and WebGPU in this page, and keep it."""
+        """Print how "auto" did against the fastest of NumPy (einsum or SIMD) and WebGPU in this page; keep it."""
         rows = {r["runner"]: r for r in self.rows if r["part"] == "train" and r["case"] == case}
-        auto, named = rows.get(AUTO, {}), [rows.get(NP, {}), rows.get(GPU, {})]
+        auto, named = rows.get(AUTO, {}), [rows.get(NP, {}), rows.get(SIMD, {}), rows.get(GPU, {})]
         best = max((r for r in named if "value" in r), key=lambda r: r["value"], default=None)
         if "value" not in auto or best is None:
             return

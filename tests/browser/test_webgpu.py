@@ -6,6 +6,8 @@ software emulation: `auto` trains on NumPy and says why, an explicit "webgpu" st
 Pipelines compile once per device: a second model of the same shapes compiles nothing. With its
 software-adapter guard lifted, auto's trial times both backends on SwiftShader, picks the faster
 and leaves training as it would have been."""
+import time
+
 import pytest
 
 import harness  # noqa: F401  (the fixtures' helpers)
@@ -176,3 +178,45 @@ a, b = m.state_dict(), ref.state_dict()
     assert result["weights"] < 1e-4
     assert result["remembered"]["remembered"] is True and result["remembered"]["backend"] == faster
     assert [e["batch"] for e in result["measuring"]] == [6]  # one trial: the second model reused it
+
+
+@pytest.mark.timeout(400)
+def test_while_the_first_step_compiles_the_page_says_so_and_play_is_queued_not_refused(webgpu_browser, server):
+    """Issue 11 item 5, through the page: WebGPU chosen in the Backend menu, Step clicked (its first
+    GPU step compiles the pipelines), Play clicked while "Compiling GPU kernels…" shows: Play waits
+    for the Step and then trains; nothing says "Busy"."""
+    context = webgpu_browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(server.url)
+        harness.wait_ready(page)
+        page.evaluate("""() => { window.gpuEvents = [];
+            nnplay.on("gpu", (e) => window.gpuEvents.push([e.phase, performance.now()])); }""")
+        page.select_option("[data-testid=setting-backend]", "webgpu")
+        end = time.time() + 60
+        while page.evaluate("nnplay.backend") != "webgpu" and time.time() < end:
+            time.sleep(0.2)
+        assert page.evaluate("nnplay.backend") == "webgpu"
+        page.click("[data-testid=step]")
+        page.wait_for_selector("[data-testid=gpu-phase]", state="visible", timeout=60_000)
+        assert "Compiling GPU kernels…" in page.inner_text("[data-testid=gpu-phase]")
+        assert page.get_attribute("[data-testid=play]", "aria-label") == "Play"  # a Step is not Play
+        clicked = page.evaluate("() => { document.querySelector('[data-testid=play]').click(); return performance.now(); }")
+        queued = page.evaluate("document.body.dataset.playQueued")
+        # Play runs once the Step is done: more than one step, on WebGPU
+        end = time.time() + 300
+        while page.evaluate("nnplay.getMetrics().then(m => m.step)") < 3 and time.time() < end:
+            time.sleep(0.5)
+        steps = page.evaluate("nnplay.getMetrics().then(m => m.step)")
+        page.click("[data-testid=play]")  # Pause
+        page.wait_for_selector("#btn-play[aria-label=Play]", timeout=60_000)
+        events = page.evaluate("window.gpuEvents")
+        ready_at = next(t for phase, t in events if phase == "ready")
+        assert clicked < ready_at, (clicked, events)  # the click came while compiling ...
+        assert queued == "true"  # ... was queued behind the Step ...
+        assert steps >= 3  # ... and trained after it
+        assert page.is_hidden("[data-testid=gpu-phase]")
+        assert "Busy" not in page.inner_text("#message")
+        assert page.evaluate("nnplay.backend") == "webgpu"
+    finally:
+        context.close()
