@@ -122,7 +122,7 @@ counts.append(d.compile_stats())
 def test_a_kernels_pipeline_with_other_constants_compiles_after_the_first_is_ready(webgpu_booted):
     """One shader module per kernel: a later pipeline of it (other tile constants) reuses the module and
     its one compile check. (Chromium 156 never settles a second module.getCompilationInfo() once the
-    first has settled: asking again per pipeline hung `bench.matmul_gflops(16)` after 8 x 8 tiles.)"""
+    first has settled: asking again per pipeline hung the bench's matmul 32 after matmul 16.)"""
     result = webgpu_booted.run(EVENTS + """
 from pyengine.backends.webgpu import bench
 device.get_device().lose()  # a fresh device: its caches start empty
