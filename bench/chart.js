@@ -4,7 +4,7 @@
 function drawBenchChart(result) {
   "use strict";
   const COLORS = { "nnplay CPython (ref.)": "#9aa5b1", "nnplay NumPy": "#1f6feb",
-                   "nnplay NumPy + SIMD": "#2da44e", "nnplay WebGPU": "#8250df",
+                   "nnplay NumPy + SIMD": "#2da44e", "nnplay WebGPU": "#8250df", "nnplay auto": "#0e8a9a",
                    "ConvNetJS": "#d29922", "TF.js cpu": "#e8590c", "TF.js webgpu": "#c92a2a" };
   const rows = result.rows;
   const panels = [

@@ -55,11 +55,11 @@ def webgpu_unavailable():
 
 
 def _model(spec, backend):
-    """The model on exactly `backend` (the spec's default "auto" would pick WebGPU when present);
-    raises BackendMissing when the model is not on it (the engine falls back to NumPy and says why)."""
+    """The model on exactly `backend`, or on whatever "auto" picks; raises BackendMissing when the
+    model is not on the backend asked for by name (the engine falls back to NumPy and says why)."""
     model = pyengine.build({**spec, "backend": backend})
     actual = getattr(model, "backend", "numpy")
-    if actual != backend:
+    if backend != "auto" and actual != backend:
         raise BackendMissing(f"the model runs on {actual}: {getattr(model, 'backend_notice', None) or 'no reason given'}")
     return model
 
@@ -109,7 +109,11 @@ def _train_rate(spec, dataset, batch, steps, repeats, mnist_path, backend, warmu
         for i in range(steps):
             model.train_step(x[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch])
         rates.append(steps * batch / (time.perf_counter() - t0))
-    return {"value": max(rates), "rates": rates, "steps": steps}
+    result = {"value": max(rates), "rates": rates, "steps": steps}
+    if backend == "auto":  # what auto chose (its trial, if any, ran in the warm-up) and why
+        status = getattr(model, "backend_status", None) or {}
+        result.update(backend=model.backend, reason=status.get("reason"))
+    return result
 
 
 async def train_for_memory(spec, dataset, batch, steps, mnist_path="/data/mnist.bin", backend="numpy"):

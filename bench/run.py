@@ -1,6 +1,6 @@
 """nnplay against its peers, side by side in one headless Chromium session.
 
-    python3 build.py bench [--tiny] [--only PART[,PART]] [--out DIR]
+    python3 build.py bench [--tiny] [--only PART[,PART]] [--out DIR] [--nets mnist,cifar] [--runners R,...]
 
 (build.py builds dist/ and runs this with .venv's Python.) Parts:
   train    training examples/s on ConvNetJS's MNIST and CIFAR-10 demo networks
@@ -13,8 +13,9 @@
            ConvNetJS and TF.js cpu with the runners interleaved round by round (a shared machine's load
            changes by the minute), matmul GFLOP/s at 256-1024 on both NumPy paths, then the step profile
   dataparallel  (only when asked for) two workers training data-parallel against one (bench/dataparallel.py)
-Runners: nnplay on NumPy (pure NumPy: einsum), on NumPy + SIMD (the WebAssembly SIMD kernels, issue 14)
-and on WebGPU (in the worker, Pyodide), ConvNetJS 0.3.0 and TensorFlow.js
+Runners: nnplay on NumPy (pure NumPy: einsum), on NumPy + SIMD (the WebAssembly SIMD kernels, issue 14),
+on WebGPU and on "auto" (train part: what auto picks; it should be within 10% of the faster of NumPy
+and WebGPU), in the worker (Pyodide), ConvNetJS 0.3.0 and TensorFlow.js
 4.22.0 layers on its cpu and webgpu backends (on the page's main thread), plus nnplay on CPython for
 reference. Prints Markdown tables, writes bench-results/bench.json and bench-results/bench.png.
 A cell a runner cannot fill says "n/a" and why; no number is ever made up.
@@ -45,13 +46,16 @@ PARTS = ("train", "kernels", "startup", "memory", "scaling", "profile")
 OPT_IN_PARTS = ("simd", "dataparallel")  # run only when --only names them
 CPYTHON, NP, GPU, CNJS, TF_CPU, TF_GPU = (
     "nnplay CPython (ref.)", "nnplay NumPy", "nnplay WebGPU", "ConvNetJS", "TF.js cpu", "TF.js webgpu")
+AUTO = "nnplay auto"
+SIMD = "nnplay NumPy + SIMD"  # the NumPy engine on the WebAssembly SIMD kernels (NP: on einsum, pure NumPy)
+RUNNER_KEYS = {"cpython": CPYTHON, "numpy": NP, "simd": SIMD, "webgpu": GPU, "auto": AUTO, "convnetjs": CNJS,
+               "tfjs-cpu": TF_CPU, "tfjs-webgpu": TF_GPU}
 TFJS_BUNDLES = [ROOT / "node_modules" / "@tensorflow" / f"tfjs-{name}" / "dist" / f"tf-{name}.min.js"
                 for name in ("core", "layers", "backend-cpu", "backend-webgpu")]
 CONVNETJS_BUNDLE = ROOT / "node_modules" / "convnetjs" / "build" / "convnet.js"
 CHROMIUM_FLAGS = ("--enable-unsafe-webgpu",)  # WebGPU in headless Chromium: SwiftShader (CPU) without a GPU
 CIFAR = [32, 32, 3]  # the synthetic stand-in's shape (see engine_bench.synthetic_images)
 NP_WARM, GPU_WARM = "nnplay NumPy, warm", "nnplay WebGPU, warm"  # start-up from the memory snapshot (issue 19)
-SIMD = "nnplay NumPy + SIMD"  # the NumPy engine on the WebAssembly SIMD kernels (NP: on einsum, pure NumPy)
 
 # Sizes: full, and --tiny (CI: proves every path works in seconds).
 FULL = {
@@ -112,8 +116,18 @@ def cell(result):
     if isinstance(result, dict) and result.get("na"):
         return {"na": result["na"]}
     if isinstance(result, dict) and isinstance(result.get("value"), (int, float)):
-        return {k: v for k, v in result.items() if k in ("value", "rates", "steps")}
+        return {k: v for k, v in result.items() if k in ("value", "rates", "steps", "backend", "reason")}
     return {"na": f"no result ({result!r:.80})"}
+
+
+def combine(results):
+    """One cell from several single-repeat train_rate results: the best rate, every rate, the first
+    failure if any failed."""
+    failed = next((r for r in results if not (isinstance(r, dict) and isinstance(r.get("value"), (int, float)))), None)
+    if failed is not None:
+        return failed
+    best = max(results, key=lambda r: r["value"])
+    return {**best, "rates": [r["value"] for r in results], "steps": [r.get("steps") for r in results]}
 
 
 class Browser:
@@ -199,9 +213,11 @@ class WorkerCDP:
 
 
 class Bench:
-    def __init__(self, sizes, browser: Browser):
+    def __init__(self, sizes, browser: Browser, nets=("mnist", "cifar"), runners=None):
         self.sizes, self.b = sizes, browser
+        self.nets, self.runners = nets, runners  # train part: which nets, which runners (None: all)
         self.rows: list[dict] = []
+        self.auto_checks: list[dict] = []  # train part: auto's examples/s against the faster backend
         self.webgpu_reason = None if browser.webgpu.get("available") else f"no WebGPU adapter: {browser.webgpu.get('reason')}"
 
     def add(self, part, case, runner, unit, result, **extra):
@@ -228,20 +244,59 @@ class Bench:
         import engine_bench  # CPython reference: the same code the worker runs
 
         warmup = self.sizes["warmup"]
+        want = lambda runner: self.runners is None or runner in self.runners  # noqa: E731
         for name, spec, dataset in (("MNIST convnet", presets.convnetjs_mnist(), "mnist"),
                                     ("CIFAR-10 convnet", presets.convnetjs_cifar10(), CIFAR)):
-            batch, steps, repeats = self.sizes["train"]["mnist" if dataset == "mnist" else "cifar"]
+            net = "mnist" if dataset == "mnist" else "cifar"
+            if net not in self.nets:
+                continue
+            batch, steps, repeats = self.sizes["train"][net]
             case = f"{name} (batch {batch})"
             args = dict(spec=spec, dataset=dataset, batch=batch, steps=steps, repeats=repeats, warmup=warmup)
-            self.add("train", case, CPYTHON, "ex/s", engine_bench.train_rate(
-                mnist_path=str(harness.build.DIST / "data" / "mnist.bin"), target_s=self.sizes["target_s"], **args))
+            if want(CPYTHON):
+                self.add("train", case, CPYTHON, "ex/s", engine_bench.train_rate(
+                    mnist_path=str(harness.build.DIST / "data" / "mnist.bin"), target_s=self.sizes["target_s"], **args))
             py_args, js_args = dict(args, target_s=self.sizes["target_s"]), dict(args, targetS=self.sizes["target_s"])
-            self.add("train", case, NP, "ex/s", self.nnplay("numpy", "train_rate", **py_args))
-            self.add("train", case, SIMD, "ex/s", self.nnplay("numpy", "train_rate", kernels="simd", **py_args))
-            self.add("train", case, GPU, "ex/s", self.nnplay("webgpu", "train_rate", **py_args))
-            self.add("train", case, CNJS, "ex/s", self.b.call_js("convnetjsTrain", **js_args))
-            self.add("train", case, TF_CPU, "ex/s", self.tfjs("cpu", "tfjsTrain", **js_args))
-            self.add("train", case, TF_GPU, "ex/s", self.tfjs("webgpu", "tfjsTrain", **js_args))
+            # nnplay's backends take turns, one repeat each per round, so that a machine whose load
+            # changes during the run slows them alike (auto against the faster backend is a ratio)
+            # (auto's NumPy steps run on the worker's default path, the SIMD kernels where they loaded)
+            mine = [(runner, backend, extra) for runner, backend, extra in (
+                (NP, "numpy", {}), (SIMD, "numpy", {"kernels": "simd"}), (GPU, "webgpu", {}), (AUTO, "auto", {}))
+                if want(runner)]
+            rounds = {runner: [] for runner, _, _ in mine}
+            for _ in range(repeats):
+                for runner, backend, extra in mine:
+                    rounds[runner].append(self.nnplay(backend, "train_rate", **dict(py_args, repeats=1, **extra)))
+            for runner, _, _ in mine:
+                self.add("train", case, runner, "ex/s", combine(rounds[runner]))
+            self.auto_summary(case)
+            if want(CNJS):
+                self.add("train", case, CNJS, "ex/s", self.b.call_js("convnetjsTrain", **js_args))
+            if want(TF_CPU):
+                self.add("train", case, TF_CPU, "ex/s", self.tfjs("cpu", "tfjsTrain", **js_args))
+            if want(TF_GPU):
+                self.add("train", case, TF_GPU, "ex/s", self.tfjs("webgpu", "tfjsTrain", **js_args))
+
+    def auto_summary(self, case):
+        """Print how "auto" did against the fastest of NumPy (einsum or SIMD) and WebGPU in this page; keep it."""
+        rows = {r["runner"]: r for r in self.rows if r["part"] == "train" and r["case"] == case}
+        auto, named = rows.get(AUTO, {}), [rows.get(NP, {}), rows.get(SIMD, {}), rows.get(GPU, {})]
+        best = max((r for r in named if "value" in r), key=lambda r: r["value"], default=None)
+        if "value" not in auto or best is None:
+            return
+        share = auto["value"] / best["value"]
+        # per round: auto against the fastest of the others in that same round (the load moves between rounds)
+        rounds = [r.get("rates") or [] for r in named if "value" in r]
+        per_round = [a / max(rs[i] for rs in rounds) for i, a in enumerate(auto.get("rates") or [])
+                     if all(len(rs) > i for rs in rounds)]
+        median = statistics.median(per_round) if per_round else None
+        self.auto_checks.append({"case": case, "auto": auto["value"], "faster": best["runner"],
+                                 "faster_value": best["value"], "share": share, "per_round": per_round,
+                                 "median_round_share": median, "chose": auto.get("backend"),
+                                 "reason": auto.get("reason")})
+        print(f"  {'':<8} {case:<34} auto = {100 * share:.0f}% of {best['runner']} (best of each)"
+              + (f", median per round {100 * median:.0f}%" if median is not None else "")
+              + f" (chose {auto.get('backend')}: {auto.get('reason')})", flush=True)
 
     def profile(self):
         """Where a NumPy-engine training step goes (ms per step), on einsum and on the SIMD kernels."""
@@ -606,7 +661,22 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results", help="folder for bench.json and bench.png")
     parser.add_argument("--matmul", type=int, nargs="+", metavar="N",
                         help="square matmul sizes instead of the default ones (e.g. --matmul 2048: minutes on SwiftShader)")
+    parser.add_argument("--nets", default="mnist,cifar", help="train part: which nets (mnist, cifar)")
+    parser.add_argument("--repeats", type=int, help="train part: repeats (rounds) per runner instead of 3 "
+                        "(more on a loaded machine, where the best of few is noisy)")
+    parser.add_argument("--runners", help="train part: only these runners, by key: " + ", ".join(RUNNER_KEYS)
+                        + " (e.g. numpy,webgpu,auto: auto against the two backends in a few minutes)")
     args = parser.parse_args(argv)
+    nets = tuple(n.strip() for n in args.nets.split(",") if n.strip())
+    if set(nets) - {"mnist", "cifar"}:
+        parser.error(f"unknown net(s) in --nets {args.nets}; choose from mnist, cifar")
+    runners = None
+    if args.runners:
+        keys = [r.strip() for r in args.runners.split(",") if r.strip()]
+        bad = [k for k in keys if k not in RUNNER_KEYS]
+        if bad:
+            parser.error(f"unknown runner(s) {', '.join(bad)}; choose from {', '.join(RUNNER_KEYS)}")
+        runners = {RUNNER_KEYS[k] for k in keys}
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS + OPT_IN_PARTS]
     if unknown:
@@ -621,16 +691,21 @@ def main(argv=None) -> int:
     sizes = TINY if args.tiny else FULL
     if args.matmul:
         sizes = dict(sizes, matmul=args.matmul)
+    if args.repeats:
+        sizes = dict(sizes, train={net: (b, n, args.repeats) for net, (b, n, _) in sizes["train"].items()})
     started = time.monotonic()
     server = harness.Server()
     try:
         with sync_playwright() as p:
             b = Browser(p, server)
-            bench = Bench(sizes, b)
+            bench = Bench(sizes, b, nets, runners)
             meta = {
                 "command": "python3 build.py bench" + (" --tiny" if args.tiny else "")
                            + ("" if set(parts) == set(PARTS) else f" --only {','.join(parts)}")
-                           + (f" --matmul {' '.join(map(str, args.matmul))}" if args.matmul else ""),
+                           + (f" --matmul {' '.join(map(str, args.matmul))}" if args.matmul else "")
+                           + (f" --nets {','.join(nets)}" if set(nets) != {"mnist", "cifar"} else "")
+                           + (f" --runners {args.runners}" if args.runners else "")
+                           + (f" --repeats {args.repeats}" if args.repeats else ""),
                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, {platform.system()}",
                 "chromium": b.version,
@@ -660,7 +735,7 @@ def main(argv=None) -> int:
             if getattr(bench, "simd_lines", None):
                 meta["simd"] = bench.simd_lines
             meta["seconds"] = round(time.monotonic() - started, 1)
-            result = {"meta": meta, "rows": bench.rows}
+            result = {"meta": meta, "rows": bench.rows, "auto": bench.auto_checks}
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / "bench.json").write_text(json.dumps(result, indent=1) + "\n")
             render_png(b.browser, result, args.out / "bench.png")
@@ -675,6 +750,10 @@ def main(argv=None) -> int:
     for line in (simd_ratios(bench.rows) + startup_ratios(bench.rows)
                  + ([""] + bench.simd_lines if getattr(bench, "simd_lines", None) else [])):
         print(line)
+    for a in bench.auto_checks:
+        median = "" if a["median_round_share"] is None else f"; median per round {100 * a['median_round_share']:.0f}%"
+        print(f"auto, {a['case']}: {a['auto']:,.0f} ex/s = {100 * a['share']:.0f}% of the faster backend "
+              f"({a['faster']}, {a['faster_value']:,.0f} ex/s){median}; {a['reason']}")
     print(f"\nwrote {args.out / 'bench.json'} and {args.out / 'bench.png'} in {meta['seconds']} s")
     return 0
 

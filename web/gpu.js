@@ -3,14 +3,22 @@
 // (registered by worker.js) and keeps all the logic; this file only holds GPU objects by id.
 //
 // Objects live in one table and are named by integers, so Python never holds a GPU object.
-//   init()                          -> Promise<{vendor, architecture, description, limits}>
+//   init()                          -> Promise<adapter facts: {vendor, architecture, device, description,
+//                                      isFallbackAdapter, limits}> (describeAdapter; Python decides
+//                                      from them whether the adapter is a software emulation)
 //   createBuffer(bytes, uniform)    -> Promise<id>   (rejects on out-of-memory)
 //   writeBuffer(id, offset, array)     array: a NumPy array (PyProxy; its bytes are read in place)
 //   destroy(id)
-//   pipeline(key, code, constantsJson) -> Promise<id>  cached by key + constants; rejects with the
-//                                      compiler's messages when the WGSL does not compile
-//   program(opsJson)                -> id   a recorded list of ops, bind groups made once:
+//   pipeline(key, code, constantsJson) -> id at once; the pipeline compiles in the background
+//                                      (createComputePipelineAsync, all at once) while Python
+//                                      records the rest. Cached per device by key + constants,
+//                                      shader modules by key: a second model, preset or reset of
+//                                      the same shapes compiles nothing.
+//   program(opsJson)                -> Promise<id>  waits for the pipelines it uses (rejecting with
+//                                      the compiler's messages when a WGSL does not compile), then
+//                                      records the ops, bind groups made once:
 //       ["dispatch", pipelineId, [bufferId | null per binding], x, y, z] | ["copy", src, dst, bytes]
+//   compileStats()                  -> {modules, pipelines, requests, pending, compileMs} (this device)
 //   run(programId, readId, readBytes) -> Promise<Float32Array | null>
 //       encodes the whole program into one command encoder, submits it and, when readId >= 0,
 //       copies readBytes of that buffer to a staging buffer and maps it (the step's only readback)
@@ -30,6 +38,10 @@ let uncaptured = null; // the first uncaptured error since the last check
 const objects = new Map(); // id -> GPUBuffer | GPUComputePipeline | program
 let nextId = 1;
 const pipelineCache = new Map(); // key + constants -> id
+const moduleCache = new Map(); // key (one kernel's WGSL) -> {module, checked}, shared by its pipelines
+const pendingPipelines = new Map(); // id -> Promise settling when that pipeline is compiled
+const failedPipelines = new Map(); // id -> Error (the WGSL did not compile)
+const compile = { modules: 0, pipelines: 0, requests: 0, ms: 0 }; // counters for this device
 const staging = new Map(); // bytes -> GPUBuffer (MAP_READ), reused between readbacks
 
 // Error scopes are per device, not per call: while one Python call waits (suspended by JSPI) the
@@ -64,9 +76,22 @@ export function init() {
   return serial(() => (device !== null && lostReason === null ? adapterInfo : initNow()));
 }
 
+/** What the page and Python need to know about an adapter (GPUAdapter.info and isFallbackAdapter:
+ * Chromium 156 reports SwiftShader as vendor "google", architecture "swiftshader", isFallbackAdapter
+ * true on info; older versions had isFallbackAdapter on the adapter itself). */
+export function describeAdapter(adapter) {
+  const info = adapter.info ?? {};
+  return {
+    vendor: info.vendor ?? "", architecture: info.architecture ?? "", device: info.device ?? "",
+    description: info.description ?? "",
+    isFallbackAdapter: Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false),
+  };
+}
+
 async function initNow() {
   if (!("gpu" in navigator)) throw new Error("this browser does not expose WebGPU");
-  const adapter = await navigator.gpu.requestAdapter();
+  // high-performance: on a machine with two GPUs, the discrete one
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) throw new Error("no WebGPU adapter");
   const limits = adapter.limits;
   // Ask for the adapter's own storage limits: big conv layers exceed the 128 MiB default binding.
@@ -81,6 +106,10 @@ async function initNow() {
   uncaptured = null;
   objects.clear();
   pipelineCache.clear();
+  moduleCache.clear();
+  pendingPipelines.clear();
+  failedPipelines.clear();
+  Object.assign(compile, { modules: 0, pipelines: 0, requests: 0, ms: 0 });
   staging.clear();
   const thisDevice = device;
   device.lost.then((info) => {
@@ -89,9 +118,8 @@ async function initNow() {
   device.addEventListener("uncapturederror", (e) => {
     uncaptured ??= e.error.message;
   });
-  const info = adapter.info ?? {};
   adapterInfo = {
-    vendor: info.vendor ?? "", architecture: info.architecture ?? "", description: info.description ?? "",
+    ...describeAdapter(adapter),
     limits: { maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
               maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension },
   };
@@ -141,30 +169,69 @@ export function destroy(id) {
   if (object instanceof GPUBuffer) object.destroy();
 }
 
-export async function pipeline(key, code, constantsJson = "{}") {
+export function pipeline(key, code, constantsJson = "{}") {
   check();
   const cacheKey = key + "|" + constantsJson;
+  compile.requests++;
   if (pipelineCache.has(cacheKey)) return pipelineCache.get(cacheKey);
-  const dev = device;
-  const module = dev.createShaderModule({ code, label: key });
-  const info = await module.getCompilationInfo();
-  const errors = info.messages.filter((m) => m.type === "error");
-  if (errors.length) {
-    throw new Error(`WGSL ${key} does not compile: ` + errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; "));
-  }
-  const constants = JSON.parse(constantsJson);
-  const created = await dev.createComputePipelineAsync({
-    layout: "auto", label: key, compute: { module, entryPoint: "main", constants },
-  });
-  const id = store(created);
+  const id = nextId++;
   pipelineCache.set(cacheKey, id);
+  const started = performance.now();
+  const dev = device;
+  const done = compilePipeline(dev, key, code, JSON.parse(constantsJson)).then(
+    (created) => { objects.set(id, created); },
+    (err) => { failedPipelines.set(id, err); },
+  ).finally(() => {
+    pendingPipelines.delete(id);
+    compile.ms += performance.now() - started;
+  });
+  pendingPipelines.set(id, done);
   return id;
 }
 
+async function compilePipeline(dev, key, code, constants) {
+  // One shader module per kernel, and its compilation messages asked for once: in Chromium 156 a
+  // second module.getCompilationInfo() after the first has settled never settles (the kernels'
+  // pipelines with other constants would wait for it forever), so every pipeline of the kernel
+  // awaits the module's one check.
+  let entry = moduleCache.get(key);
+  if (!entry) {
+    const module = dev.createShaderModule({ code, label: key });
+    entry = { module, checked: module.getCompilationInfo().then((info) => {
+      const errors = info.messages.filter((m) => m.type === "error");
+      if (errors.length) {
+        throw new Error(`WGSL ${key} does not compile: ` + errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; "));
+      }
+    }) };
+    entry.checked.catch(() => {}); // a failure is reported to each pipeline that awaits it
+    moduleCache.set(key, entry);
+    compile.modules++;
+  }
+  await entry.checked;
+  compile.pipelines++;
+  return dev.createComputePipelineAsync({
+    layout: "auto", label: key, compute: { module: entry.module, entryPoint: "main", constants },
+  });
+}
+
+/** Wait until the given pipelines are compiled; throws the first compile error among them. */
+async function compiled(ids) {
+  await Promise.all(ids.map((id) => pendingPipelines.get(id)).filter(Boolean));
+  for (const id of ids) if (failedPipelines.has(id)) throw failedPipelines.get(id);
+}
+
+export function compileStats() {
+  return { modules: compile.modules, pipelines: compile.pipelines, requests: compile.requests,
+           pending: pendingPipelines.size, compileMs: compile.ms };
+}
+
 /** Record ops once: bind groups are created here, not per run. */
-export function program(opsJson) {
+export async function program(opsJson) {
   check();
-  const ops = JSON.parse(opsJson).map((op) => {
+  const parsed = JSON.parse(opsJson);
+  await compiled([...new Set(parsed.filter((op) => op[0] === "dispatch").map((op) => op[1]))]);
+  check();
+  const ops = parsed.map((op) => {
     if (op[0] === "copy") return { copy: [objects.get(op[1]), objects.get(op[2]), op[3]] };
     const [, pipelineId, bufferIds, x, y, z] = op;
     const pipe = objects.get(pipelineId);

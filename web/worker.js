@@ -435,12 +435,7 @@ async function probeWebGPU() {
   if (!("gpu" in navigator)) return { available: false, reason: "this browser does not expose WebGPU" };
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) return { available: false, reason: "no WebGPU adapter" };
-  const info = adapter.info ?? {};
-  return {
-    available: true,
-    adapter: { vendor: info.vendor ?? "", architecture: info.architecture ?? "", device: info.device ?? "",
-               description: info.description ?? "" },
-  };
+  return { available: true, adapter: gpu.describeAdapter(adapter) }; // + isFallbackAdapter
 }
 
 /** Parse the JSON reply of pyengine.rpc into a result, or throw its error. */

@@ -59,6 +59,7 @@ class Model:
         self.last_batch_output = None  # the latest training batch's output array
         self.backend_notice = None  # why the model is not on the backend it asked for (or None)
         self._gpu = None  # backends.webgpu.plan.GpuTrainer while training runs on WebGPU
+        self._auto = None  # "auto" on a real GPU: its state until it has timed both backends (switch.py)
         self.set_backend(normalized.backend)
 
     # ---- compute backend -----------------------------------------------------------------
@@ -182,7 +183,7 @@ class Model:
         return self._train_step_checked(x, y)
 
     def _train_step_checked(self, x, y):
-        if self._gpu is not None:
+        if self._gpu is not None or self._auto is not None:
             loss = _switch.train_step(self, x, y)
             if loss is not None:
                 return loss  # else the GPU failed and the model fell back: run this step on NumPy

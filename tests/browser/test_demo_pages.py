@@ -10,8 +10,10 @@ import pytest
 from conftest import ARTIFACTS
 
 
-@pytest.fixture(scope="module")
-def context(browser):
+@pytest.fixture(scope="module", params=["numpy", "webgpu"])
+def context(request):
+    """Chromium without and with a WebGPU adapter (SwiftShader: the demos' "auto" trains on NumPy there)."""
+    browser = request.getfixturevalue("browser" if request.param == "numpy" else "webgpu_browser")
     ctx = browser.new_context(viewport={"width": 1100, "height": 900})
     yield ctx
     ctx.close()

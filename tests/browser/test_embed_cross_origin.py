@@ -128,7 +128,8 @@ def test_a_widget_on_another_site_boots_trains_and_is_driven_through_element_nnp
     browser = request.getfixturevalue("webgpu_browser" if gpu else "browser")
     context, page, console = open_course(browser, sites)
     try:
-        result = page.evaluate(DRIVE, SPEC)
+        # WebGPU by name: "auto" never trains on SwiftShader, the only adapter here
+        result = page.evaluate(DRIVE, dict(SPEC, backend="webgpu") if gpu else SPEC)
         assert result["api"] == sorted(["ready", "on", "getSpec", "setSpec", "loadDataset", "train", "pause", "reset",
                                         "evaluate", "predict", "getMetrics"])  # no runPython, runCode, call
         assert set(result["ready"]["timings"]) == {"runtime", "numpy", "engine"}
@@ -261,12 +262,13 @@ def test_dist_on_a_plain_static_server_boots_and_trains_with_an_interrupt_notice
         page.click("[data-testid=play]")  # Pause
         page.wait_for_selector("#btn-play[aria-label=Play]", timeout=60_000)
         assert page.evaluate("nnplay.getMetrics()")["examples"] > 0
-        # Through window.nnplay, on this page's backend.
+        assert page.evaluate("nnplay.backend") == "numpy"  # auto: with SwiftShader's adapter too
+        # Through window.nnplay, on the backend asked for (WebGPU by name where there is an adapter).
         r = page.evaluate("""async (spec) => {
           await nnplay.setSpec(spec);
           await nnplay.loadDataset('spiral', {n: 200, ratio: 0.8});
           return nnplay.train({steps: 10, batchSize: 16});
-        }""", SPEC)
+        }""", dict(SPEC, backend="webgpu") if gpu else SPEC)
         assert r["steps"] == 10 and r["loss"] > 0
         assert page.evaluate("nnplay.backend") == ("webgpu" if gpu else "numpy")
         if not gpu:  # the playground's Embed snippet, pasted into another site's page, boots and is driven

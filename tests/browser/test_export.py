@@ -83,6 +83,9 @@ def test_a_model_trained_on_the_page_runs_in_torch_with_the_pages_predictions(ap
 @pytest.mark.timeout(900)
 def test_a_model_trained_on_webgpu_exports_the_same_way(gpu_app, tmp_path):
     wait_until(gpu_app, "nnplay.backend", 60)
+    assert gpu_app.evaluate("nnplay.backend") == "numpy"  # auto never trains on SwiftShader ...
+    gpu_app.select_option("[data-testid=setting-backend]", "webgpu")  # ... the Backend menu asks for it by name
+    wait_until(gpu_app, "nnplay.backend === 'webgpu'", 60)
     assert gpu_app.evaluate("nnplay.backend") == "webgpu", gpu_app.evaluate("nnplay.backendNotice")
     train_export_and_check(gpu_app, tmp_path, full_epoch=False)
 

@@ -60,13 +60,16 @@ def shown(page):
 
 @pytest.mark.timeout(300)
 def test_a_session_driven_only_through_window_nnplay_shows_in_the_page_and_survives_a_reload(page):
+    # With SwiftShader's adapter the network asks for WebGPU by name ("auto" never trains there).
+    gpu = page.adapter == "webgpu"
     r = page.evaluate("""async spec => {
         await nnplay.setSpec(spec);
         await nnplay.loadDataset('mnist', {count: 300, ratio: 0.8});
         const result = await nnplay.train({epochs: 1, batchSize: 20});
         return {result, state: await nnplay.getState(), metrics: await nnplay.getMetrics()};
-    }""", SMALL_CONVNET)
+    }""", dict(SMALL_CONVNET, backend="webgpu") if gpu else SMALL_CONVNET)
     state, result = r["state"], r["result"]
+    assert state["backend"]["backend"] == ("webgpu" if gpu else "numpy"), state["backend"]
     assert result["stopped"] == "epochs" and state["counters"]["epoch"] == 1
     assert state["spec"]["input"] == [24, 24, 1] and state["data"]["name"] == "mnist"
     # The page shows what the session holds (the state event came while the calls ran).
@@ -79,8 +82,13 @@ def test_a_session_driven_only_through_window_nnplay_shows_in_the_page_and_survi
     assert s["epoch"] == 1 and s["examples"] == 240 == state["counters"]["examples"]
     assert float(s["val"]) == pytest.approx(state["last"]["val_accuracy"])
     assert s["lossPoints"] == len(r["metrics"]["step_loss"]) == 12 and s["accPoints"] == 1
-    assert s["play"] and s["backend"] == "auto"
-    assert page.inner_text("[data-testid=backend-active]").startswith("Backend: auto → training runs on")
+    if gpu:
+        assert s["play"] and s["backend"] == "webgpu"
+        assert page.inner_text("[data-testid=backend-active]").startswith("Backend: webgpu → training runs on WebGPU.")
+    else:
+        assert s["play"] and s["backend"] == "auto"
+        assert page.inner_text("[data-testid=backend-active]").startswith(
+            "Backend: auto → training runs on NumPy. auto → NumPy: no WebGPU here")
     # The page's own controls change the same state: a batch size typed in is what getState says.
     page.fill("[data-testid=setting-batchSize]", "12")
     page.dispatch_event("[data-testid=setting-batchSize]", "change")
@@ -96,6 +104,8 @@ def test_a_session_driven_only_through_window_nnplay_shows_in_the_page_and_survi
     assert after["epoch"] == 1 and after["examples"] == 240 and after["batch"] == 12
     assert after["lossPoints"] == 12 and after["accPoints"] == 1
     assert after["dataset"] == "mnist" and after["input"] == [24, 24, 1]
+    assert after["backend"] == ("webgpu" if gpu else "auto")  # the backend choice came back too
+    assert page.evaluate("nnplay.backend") == ("webgpu" if gpu else "numpy")
     assert page.evaluate("() => nnplay.evaluate()")["loss"] == pytest.approx(predicted["loss"], rel=1e-5)
 
 
@@ -114,6 +124,7 @@ def test_regression1d_trains_by_clicks_to_a_small_loss_and_draws_its_curve(page)
     wait_until(page, "() => !document.body.dataset.training || document.body.dataset.training === 'false'", 30)
     wait_until(page, "() => document.querySelector('#heatmap').dataset.view === 'curve' && !document.querySelector('#heatmap').hidden", 30)
     assert page.evaluate("() => nnplay.evaluate()")["loss"] < 0.03
+    assert page.evaluate("nnplay.backend") == "numpy"  # auto: with SwiftShader's adapter too
     assert page.locator("table.confusion").count() == 0  # no confusion matrix for regression
 
 
@@ -149,5 +160,71 @@ def test_every_dataset_with_the_default_network_gets_a_fitting_network_or_a_disa
         wait_until(page, "() => document.querySelector('#message').textContent.includes('No CSV file')", 20)
         assert page.evaluate("() => nnplay.getState()")["data"]["name"] == "mnist"
         assert page.input_value("[data-testid=setting-dataset]") == "mnist"
+    finally:
+        context.close()
+
+
+@pytest.mark.timeout(420)
+def test_auto_on_swiftshader_is_numpy_with_the_reason_and_webgpu_by_name_survives_spec_preset_load_and_autosave(
+        webgpu_browser, server):
+    """The only adapter is SwiftShader (a software emulation): "auto" trains on NumPy and the page
+    says why. A learner who picks "webgpu" in the Backend menu keeps that choice through a new
+    spec, a preset, a loaded model file and the autosave (a reload), and it trains there."""
+    context = webgpu_browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(server.url)
+        harness.wait_ready(page)
+        state = page.evaluate("() => nnplay.getState()")
+        b = state["backend"]
+        assert (b["requested"], b["backend"]) == ("auto", "numpy"), b
+        assert b["reason"] == ("auto → NumPy: the only WebGPU adapter here is a software emulation (SwiftShader), "
+                               "far slower than NumPy")
+        assert b["adapter"]["software"] == "SwiftShader" and b["notice"] is None
+        wait_until(page, "() => document.querySelector('[data-testid=backend-active]')?.dataset.backend === 'numpy'", 30)
+        line = page.inner_text("[data-testid=backend-active]")
+        assert line.startswith("Backend: auto → training runs on NumPy. auto → NumPy: the only WebGPU adapter here "
+                               "is a software emulation (SwiftShader)"), line
+        assert page.input_value("[data-testid=setting-backend]") == "auto"
+
+        # WebGPU by name, in the Backend menu
+        page.select_option("[data-testid=setting-backend]", "webgpu")
+        wait_until(page, "() => nnplay.getState().then(s => s.backend.backend === 'webgpu')", 60)
+        wait_until(page, "() => document.querySelector('[data-testid=backend-active]').dataset.backend === 'webgpu'", 30)
+        assert page.inner_text("[data-testid=backend-active]").startswith(
+            "Backend: webgpu → training runs on WebGPU. WebGPU, as requested, on google swiftshader")
+
+        def on_webgpu(what):
+            s = page.evaluate("() => nnplay.getState()")
+            assert s["spec"]["backend"] == "webgpu" and s["backend"]["requested"] == "webgpu", (what, s["backend"])
+            assert s["backend"]["backend"] == "webgpu", (what, s["backend"])
+            wait_until(page, "() => document.querySelector('[data-testid=setting-backend]').value === 'webgpu'", 20)
+
+        # a new spec (without "backend") keeps the choice
+        page.evaluate("spec => nnplay.setSpec(spec)", SMALL_CONVNET)
+        on_webgpu("setSpec")
+        # a file saved on NumPy, loaded: the session's choice stays
+        saved = page.evaluate("""async spec => {
+            await nnplay.setSpec({...spec, backend: "numpy"});
+            const bytes = Array.from(await nnplay.save());
+            await nnplay.setBackend("webgpu");
+            return bytes;
+        }""", SMALL_CONVNET)
+        page.evaluate("bytes => nnplay.load(new Uint8Array(bytes))", saved)
+        on_webgpu("load")
+        # a preset chosen in the page
+        page.select_option("[data-testid=preset]", "mlp")
+        wait_until(page, "() => nnplay.getState().then(s => s.spec.input.length === 1 && s.spec.layers.length === 3)", 60)
+        on_webgpu("preset")
+        stamp = page.evaluate("document.body.dataset.autosaved || ''")
+        r = page.evaluate("() => nnplay.train({steps: 2, batchSize: 16})")
+        assert r["steps"] == 2 and r["loss"] > 0
+        on_webgpu("train")
+        # the autosave brings it back after a reload
+        wait_until(page, "s => (document.body.dataset.autosaved || '') !== s", 30, stamp)
+        page.reload()
+        harness.wait_ready(page)
+        on_webgpu("autosave")
+        assert page.evaluate("() => nnplay.getState()")["spec"]["layers"][0]["units"] == 16  # the preset's net
     finally:
         context.close()

@@ -54,7 +54,7 @@ spec = {"input": [24, 24, 1], "layers": [{"type": "conv2d", "filters": 4, "kerne
         {"type": "avgpool2d"}, {"type": "flatten"}, {"type": "dense", "units": 16, "activation": "tanh"},
         {"type": "dense", "units": 10}], "loss": "softmax_cross_entropy", "optimizer": {"type": "adam", "lr": 0.01}}
 ref = pyengine.build(dict(spec, backend="numpy"))
-m = pyengine.build(spec)
+m = pyengine.build(dict(spec, backend="webgpu"))  # by name: auto never picks SwiftShader
 assert m.backend == "webgpu", m.backend_notice
 seq = []
 for s in range(6):
@@ -86,7 +86,7 @@ def test_concurrent_worker_calls_that_wait_for_a_new_device_share_it(webgpu_boot
         const code = `
 def train_small():
     import numpy as np, pyengine
-    m = pyengine.build({"input": [8], "layers": [{"type": "dense", "units": 4}],
+    m = pyengine.build({"input": [8], "layers": [{"type": "dense", "units": 4}], "backend": "webgpu",
                         "loss": "softmax_cross_entropy", "optimizer": {"type": "adam"}})
     xb, yb = np.ones((5, 8), np.float32), np.arange(5) % 4
     for _ in range(3):
@@ -101,7 +101,7 @@ train_small()`;
 def test_a_lost_device_falls_back_to_numpy_with_a_notice_and_keeps_the_weights(webgpu_booted):
     result = webgpu_booted.run(SETUP + """
 from pyengine.backends.webgpu import plan
-m = pyengine.build(presets.convnetjs_mnist())
+m = pyengine.build(dict(presets.convnetjs_mnist(), backend="webgpu"))
 assert m.backend == "webgpu", m.backend_notice
 for s in range(plan.SYNC_EVERY + 3):
     m.train_step(x[s * 10:(s + 1) * 10], y[s * 10:(s + 1) * 10])
@@ -121,7 +121,7 @@ after = m.state_dict()
     assert result["steps"] == 21  # steps 21..23 were undone, then one NumPy step
     assert 0 < result["moved"] < 1.0 and result["finite"]
     # a fresh model gets a fresh device
-    assert webgpu_booted.run("pyengine.build(presets.convnetjs_mnist()).backend") == "webgpu"
+    assert webgpu_booted.run("pyengine.build(dict(presets.convnetjs_mnist(), backend='webgpu')).backend") == "webgpu"
 
 
 def test_without_webgpu_auto_falls_back_to_numpy_and_says_so(booted):
@@ -136,18 +136,19 @@ m = pyengine.build(pyengine.presets.convnetjs_mnist())
 
 def test_window_nnplay_shows_the_active_backend_and_setbackend_switches_models(webgpu_booted):
     result = webgpu_booted.page.evaluate("""async () => {
-        await nnplay.runPython("import pyengine, pyengine.presets\\nui_model = pyengine.build(pyengine.presets.convnetjs_mnist())");
+        await nnplay.runPython("import pyengine, pyengine.presets\\nui_model = pyengine.build(dict(pyengine.presets.convnetjs_mnist(), backend='webgpu'))");
         const first = nnplay.backend;
         await nnplay.setBackend("numpy");
         return {first, type: typeof nnplay.setBackend, line: document.querySelector("#backend-active")?.textContent};
     }""")
     assert result["first"] in ("webgpu", "numpy") and result["type"] == "function"
     assert "training runs on" in result["line"]
-    # the RPC method behind nnplay.setBackend switches every live model, weights kept
+    # the RPC method "setBackend" switches every live model, weights kept; auto on SwiftShader is NumPy
     assert webgpu_booted.run("""
 from pyengine.backends.webgpu import switch
 before = ui_model.state_dict()["conv1.weight"].copy()
 [switch.set_backend_everywhere("numpy")["backend"], ui_model.backend,
+ switch.set_backend_everywhere("webgpu")["backend"] and ui_model.backend,
  switch.set_backend_everywhere("auto")["backend"] and ui_model.backend,
  bool((ui_model.state_dict()["conv1.weight"] == before).all())]
-""") == ["numpy", "numpy", "webgpu", True]
+""") == ["numpy", "numpy", "webgpu", "numpy", True]

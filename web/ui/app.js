@@ -217,10 +217,8 @@ class App {
     this.renderCounters(state);
     this.renderFit(state);
     this.renderBackend(state.backend);
+    this.renderPlay();
     const playing = state.training;
-    $("#btn-play").textContent = playing ? "Pause" : "▶ Play"; // style.css draws the pause bars
-    $("#btn-play").setAttribute("aria-label", playing ? "Pause" : "Play");
-    document.body.dataset.training = String(playing);
     if (playing && !this.viewTimer) {
       this.viewTimer = setInterval(() => this.refreshViews(), VIEW_INTERVAL_MS);
       this.autosaveTimer = setInterval(() => this.saveSoon(0), AUTOSAVE_TRAINING_MS);
@@ -343,7 +341,10 @@ class App {
     line.dataset.backend = b.backend ?? "";
     line.dataset.requested = b.requested ?? "";
     const runs = b.backend === "webgpu" ? "WebGPU" : b.backend === "numpy" ? "NumPy" : "–";
-    line.textContent = `Backend: ${b.requested} → training runs on ${runs}.` + (b.notice ? ` ${b.notice}` : "");
+    // what was asked for, what runs, and why (auto's reason: "auto → NumPy: ... software emulation ...")
+    const why = b.reason ?? b.notice;
+    line.textContent = `Backend: ${b.requested} → training runs on ${runs}.` + (why ? ` ${why}${/[.)]$/.test(why) ? "" : "."}` : "");
+    line.dataset.reason = b.reason ?? "";
     $("#backend-status").dataset.active = b.backend ?? "";
   }
 
@@ -506,12 +507,33 @@ class App {
   }
 
   // --- training -----------------------------------------------------------------------------
+  /** The Play button: "Pause" while Play trains or waits to (a Step alone is not playing). */
+  renderPlay() {
+    const playing = Boolean(this.playQueued || (this.state?.training && !this.stepping));
+    $("#btn-play").textContent = playing ? "Pause" : "▶ Play"; // style.css draws the pause bars
+    $("#btn-play").setAttribute("aria-label", playing ? "Pause" : "Play");
+    document.body.dataset.training = String(Boolean(this.state?.training));
+    document.body.dataset.playQueued = String(Boolean(this.playQueued));
+  }
+
   async play() {
-    if (this.state?.training) return this.pause();
+    if (this.playQueued) { // a second click takes back the Play waiting for a Step
+      this.playQueued = false;
+      return this.renderPlay();
+    }
+    if (this.state?.training && !this.stepping) return this.pause();
     if (this.playing) return; // a Play already on its way
     this.playing = (async () => {
       await this.flushBuilderEdit(); // Play trains the network the builder shows
-      await this.stepping; // a Step (or a first GPU compile) in flight: Play waits for it, never "Busy"
+      if (this.stepping) { // a Step in flight (its first GPU step may be compiling): Play is queued, never "Busy"
+        this.playQueued = true;
+        this.renderPlay();
+        await this.stepping;
+        const go = this.playQueued;
+        this.playQueued = false;
+        this.renderPlay();
+        if (!go) return;
+      }
       const r = await this.request(() => this.nnplay.train({}));
       if (r?.stopped === "early_stopping") this.message(`Early stopping after epoch ${r.epoch}.`, "info");
     })();
@@ -529,10 +551,12 @@ class App {
   async step() {
     if (this.state?.training || this.stepping) return;
     this.stepping = this.flushBuilderEdit().then(() => this.request(() => this.nnplay.train({ steps: 1 })));
+    this.renderPlay();
     try {
       await this.stepping;
     } finally {
       this.stepping = null;
+      this.renderPlay();
     }
   }
 

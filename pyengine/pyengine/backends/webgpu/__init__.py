@@ -5,6 +5,8 @@
 - kernels.py  one function per kernel recording a dispatch; `Eager` runs one on NumPy arrays
 - plan.py     a whole training step (forward, backward, update) recorded once, replayed per step
 - bench.py    timing functions (GFLOP/s of matmul / conv2d) for benchmarks
+- switch.py   a Model's backend: auto | webgpu | numpy, what runs and why, falling back to NumPy
+- auto.py     auto's trial: time both backends on a batch, restore the model, keep the faster
 
 Outside the browser worker (CPython) there is no device: `available()` is False and models run
 on NumPy.

@@ -7,12 +7,49 @@ suspends Python with JSPI until the promise settles, so this API is synchronous.
 
 scripts/wgsl_run.py implements the same small interface with wgpu-py, so kernels.py runs on
 either: create_buffer, write, read, destroy, pipeline, program, run.
+
+Compiling: `pipeline()` returns a handle at once and gpu.js compiles in the background, all of a
+plan's new pipelines at once, while Python records the rest; `program()` waits for
+them. Pipelines are cached per device (here and in gpu.js) by kernel and constants, shader modules
+by kernel, so a second model, preset or reset of the same shapes compiles nothing. While a batch of
+new pipelines compiles, the page gets `{event: "gpu", phase: "compiling", adapter}` and then `{event: "gpu", phase: "ready", pipelines,
+seconds}` (or `phase: "failed", message`).
+
+Adapter facts: `info` holds GPUAdapter.info (vendor, architecture, device, description) and
+isFallbackAdapter; `software` names a software emulation (SwiftShader, llvmpipe, WARP) or is None.
 """
 import json
+import re
+import time
 
 import numpy as np
 
+from ... import rpc
 from .sources import OVERRIDES, source
+
+# Software (CPU) implementations of WebGPU / Vulkan / D3D12 and the names we report for them.
+_SOFTWARE = (("swiftshader", "SwiftShader"), ("llvmpipe", "Mesa llvmpipe"), ("lavapipe", "Mesa lavapipe"),
+             ("softpipe", "Mesa softpipe"), ("microsoft basic render", "WARP"), (r"\bwarp\b", "WARP"))
+
+
+def software_emulation(info):
+    """The name of the software emulation `info` describes ("SwiftShader", ...), or None for a real GPU.
+
+    `info` is the adapter facts gpu.js reports (GPUAdapter.info fields and isFallbackAdapter); a
+    fallback adapter counts as software even when its name is unknown."""
+    text = " ".join(str(info.get(k) or "") for k in ("vendor", "architecture", "device", "description")).lower()
+    for pattern, name in _SOFTWARE:
+        if re.search(pattern, text):
+            return name
+    if info.get("isFallbackAdapter"):
+        return "a fallback adapter"
+    return None
+
+
+def adapter_name(info):
+    """A short human name for the adapter ("google swiftshader", "nvidia ... H100")."""
+    parts = [info.get(k) for k in ("vendor", "architecture", "device", "description")]
+    return " ".join(dict.fromkeys(str(s) for s in parts if s)) or "unnamed WebGPU adapter"
 
 
 class GPUError(RuntimeError):
@@ -42,12 +79,13 @@ class BrowserDevice:
         self.js = nnplay_gpu
         info = _js_call(nnplay_gpu.init, wait=True)
         self.info = info.to_py() if hasattr(info, "to_py") else dict(info)
+        self.software = software_emulation(self.info)
         self._pipelines = {}
+        self._compiling = None  # (start time, kernel names) while new pipelines compile
 
     @property
     def name(self):
-        i = self.info
-        return " ".join(s for s in (i.get("vendor"), i.get("architecture"), i.get("description")) if s) or "WebGPU"
+        return adapter_name(self.info)
 
     def create_buffer(self, nbytes, uniform=False):
         return int(_js_call(self.js.createBuffer, int(nbytes), bool(uniform), wait=True))
@@ -72,17 +110,40 @@ class BrowserDevice:
             pass
 
     def pipeline(self, name, **constants):
-        """A compute pipeline for kernel `name` (cached here and in gpu.js by name + constants)."""
+        """A compute pipeline for kernel `name` (cached here and in gpu.js by name + constants).
+        Returns at once: a new pipeline compiles in the background until `program()` needs it."""
         allowed = OVERRIDES.get(name, ())
         consts = {k: v for k, v in constants.items() if k in allowed}
         key = (name, tuple(sorted(consts.items())))
         if key not in self._pipelines:
-            self._pipelines[key] = int(_js_call(self.js.pipeline, name, source(name), json.dumps(consts), wait=True))
+            if self._compiling is None:
+                self._compiling = (time.perf_counter(), [])
+                rpc.emit("gpu", phase="compiling", adapter=self.name)
+            self._compiling[1].append(name)
+            consts_json = json.dumps(consts, sort_keys=True)
+            self._pipelines[key] = int(_js_call(self.js.pipeline, name, source(name), consts_json))
         return self._pipelines[key]
 
     def program(self, ops):
-        """Record ops (("dispatch", pipeline, [buffers], x, y, z) | ("copy", src, dst, bytes)) once."""
-        return int(_js_call(self.js.program, json.dumps(ops)))
+        """Record ops (("dispatch", pipeline, [buffers], x, y, z) | ("copy", src, dst, bytes)) once,
+        after the pipelines they use have compiled (GPUError names a WGSL that does not compile)."""
+        compiling, self._compiling = self._compiling, None
+        try:
+            handle = int(_js_call(self.js.program, json.dumps(ops), wait=True))
+        except GPUError as e:
+            if compiling:
+                rpc.emit("gpu", phase="failed", message=str(e))
+            raise
+        if compiling:
+            started, names = compiling
+            rpc.emit("gpu", phase="ready", pipelines=len(names), kernels=sorted(set(names)),
+                     seconds=round(time.perf_counter() - started, 3))
+        return handle
+
+    def compile_stats(self):
+        """This device's compile counters from gpu.js: {modules, pipelines, requests, pending, compileMs}."""
+        stats = self.js.compileStats()
+        return stats.to_py() if hasattr(stats, "to_py") else dict(stats)
 
     def run(self, program, read=None, count=0):
         """Submit a recorded program; with read=buffer, return its first `count` floats."""
