@@ -121,7 +121,8 @@ def test_a_bad_train_parameter_is_refused_before_training_and_the_session_stays_
 
 
 def test_good_values_are_normalised_with_their_defaults():
-    assert checks.validate_dataset_params("spiral") == {"ratio": 0.8, "seed": 0, "n": 500, "noise": 0.0}
+    assert checks.validate_dataset_params("spiral") == {"ratio": 0.8, "seed": 0, "n": 500, "noise": 0.0,
+                                                        "features": ["x1", "x2"]}  # 2-D data: the raw inputs
     assert checks.validate_dataset_params("regression1d", {"n": 300.0})["n"] == 300
     assert checks.validate_dataset_params("mnist", {"count": 100}, mnist_available=10000)["count"] == 100
     assert checks.validate_dataset_params("mnist", {}, mnist_available=500)["count"] == 500

@@ -218,6 +218,8 @@ async function readSnapshot() {
     }
     return { bytes };
   } catch (err) {
+    // An opaque or storage-partitioned origin (a sandboxed iframe) may not use Cache Storage at all.
+    if (err?.name === "SecurityError") return { unavailable: `Cache Storage is not allowed here (${err.message})` };
     return { problem: `it could not be read (${err.message ?? err})` };
   }
 }
@@ -291,6 +293,7 @@ async function startPython(options) {
   else if (!navigator.locks) result = await cold(found.problem);
   else {
     // One worker of this origin makes the snapshot while the others (widgets on one page) wait for it.
+    let lockDenied = null;
     result = await new Promise((resolve, reject) => {
       navigator.locks.request(SNAPSHOT_LOCK, async () => {
         try {
@@ -301,8 +304,15 @@ async function startPython(options) {
         } catch (err) {
           reject(err);
         }
+      }).catch((err) => { // Web Locks refused (e.g. a sandboxed iframe): no snapshot, a plain cold boot
+        lockDenied = err;
+        resolve(null);
       });
     });
+    if (result === null) {
+      start.snapshot = `no snapshot here (Web Locks: ${lockDenied?.message ?? lockDenied})`;
+      return loadPyodide(options);
+    }
   }
   if (!result.stored) emit("startup", { ...start });
   return result.py;

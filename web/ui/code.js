@@ -178,6 +178,7 @@ export class CodePanel {
     // The learner's edits stay (when the view's own code built this network, they are what made it).
     const keep = this.edited;
     const first = this.generated === ""; // a draft from the autosave is not a change of the builder
+    const moved = !first && python !== this.generated; // (a state event for the same network moves nothing)
     this.generated = python;
     if (this.shownKind === "python") {
       if (!keep) this.view.value = python;
@@ -185,7 +186,7 @@ export class CodePanel {
       if (!keep) this.draft = null;
       await this.showKind();
     }
-    this.showState(keep && !first && adopting !== "view");
+    this.showState(keep && moved && adopting !== "view");
   }
 
   /** The learner's code for the autosave: the view's text when edited, and the console's. */
