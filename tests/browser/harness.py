@@ -5,6 +5,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,3 +65,14 @@ def wait_ready(page) -> dict:
             new Promise((_, reject) => setTimeout(() => reject(new Error('boot timed out')), {BOOT_TIMEOUT_MS})),
         ])"""
     )
+
+
+def wait_until(page, js, timeout=60, arg=None):
+    """Poll a JS expression (a function body's value) until truthy; the page's CSP forbids wait_for_function."""
+    end = time.time() + timeout
+    while time.time() < end:
+        value = page.evaluate(js, arg) if arg is not None else page.evaluate(js)
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {js}; message: {page.inner_text('#message')!r}")

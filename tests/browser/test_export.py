@@ -6,13 +6,13 @@ import io
 import os
 import subprocess
 import sys
-import time
 import zipfile
 
 import numpy as np
 import pytest
 
 import harness
+from harness import wait_until
 from conftest import ARTIFACTS
 
 torch = pytest.importorskip("torch")
@@ -20,16 +20,6 @@ torch = pytest.importorskip("torch")
 from pyengine.export import pytorch as pt_export, safetensors  # noqa: E402
 
 pytestmark = pytest.mark.browser
-
-
-def wait_until(page, js, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = page.evaluate(js)
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {js}; message: {page.inner_text('#message')!r}")
 
 
 def open_app(browser, server):

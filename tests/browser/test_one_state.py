@@ -1,27 +1,17 @@
 """One state: the page, window.nnplay and the engine agree. Each test opens the playground in a
 fresh context (its own IndexedDB) of the plain browser and of the one with a WebGPU adapter, and
 starts right after `await nnplay.ready`, as the README tells users to."""
-import time
 
 import pytest
 
 from conftest import ARTIFACTS
 import harness
+from harness import wait_until
 
 SMALL_CONVNET = {"input": [24, 24, 1], "layers": [
     {"type": "conv2d", "filters": 4, "kernel_size": 5, "strides": 2, "activation": "relu"},
     {"type": "flatten"}, {"type": "dense", "units": 10}],
     "loss": "softmax_cross_entropy", "optimizer": {"type": "adam", "lr": 0.003, "eps": 1e-7}}
-
-
-def wait_until(page, js, timeout=60, arg=None):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = page.evaluate(js, arg) if arg is not None else page.evaluate(js)
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {js}; message: {page.inner_text('#message')!r}")
 
 
 @pytest.fixture(params=["numpy", "webgpu"])

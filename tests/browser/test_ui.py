@@ -1,23 +1,12 @@
 """The playground UI by clicks: its own browser context (fresh IndexedDB), 1280x720, screenshots saved."""
 import base64
 import json
-import time
 
 import pytest
 
 from conftest import ARTIFACTS
 import harness
-
-
-def wait_until(page, js, timeout=60, arg=None):
-    """Poll a JS expression (a function body's value) until truthy; the page's CSP forbids wait_for_function."""
-    end = time.time() + timeout
-    while time.time() < end:
-        value = page.evaluate(js, arg) if arg is not None else page.evaluate(js)
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {js}; message: {page.inner_text('#message')!r}")
+from harness import wait_until
 
 
 def set_field(page, testid, value):

@@ -4,27 +4,17 @@ trained convnet's layer pictures and the convolution close-up, and every demo pa
 Screenshots go to test-artifacts/visual-*.png. Tests that train run with and without a WebGPU adapter."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import ARTIFACTS
 import harness
+from harness import wait_until
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 DEMOS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "web" / "demos").glob("*.html"))
-
-
-def wait_until(page, js, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = page.evaluate(js)
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {js}; message: {page.inner_text('#message')!r}")
 
 
 def shot(page, name, full=False):

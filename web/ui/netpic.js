@@ -8,7 +8,7 @@
 //   thumbnails for the chosen example; clicking a conv layer's map asks for its close-up.
 // - A graph (add/concat joins): the layer DAG (drawGraph, shared with the builder).
 
-import { paint } from "./views.js";
+import { el, paint } from "./views.js";
 import { base64ToBytes } from "../nnplay.js";
 
 const DENSE_LIKE = new Set(["dense", "activation", "relu", "tanh", "sigmoid", "leaky_relu", "elu", "softmax",
@@ -19,13 +19,6 @@ export const MAX_UNITS = 64; // the +/− buttons stop here (the heatmap thumbna
 const svgNode = (tag, attrs = {}) => {
   const n = document.createElementNS("http://www.w3.org/2000/svg", tag);
   for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
-  return n;
-};
-const el = (tag, props = {}, ...children) => {
-  const { dataset, ...rest } = props;
-  const n = Object.assign(document.createElement(tag), rest);
-  for (const [k, v] of Object.entries(dataset ?? {})) n.dataset[k] = v;
-  n.append(...children);
   return n;
 };
 

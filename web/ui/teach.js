@@ -2,16 +2,8 @@
 // boxes, the live learning-rate slider and the convolution close-up. Each draws from what the
 // session returned (state, layerViews, convDetail); none keeps state of its own.
 
-import { paint } from "./views.js";
+import { el, paint } from "./views.js";
 import { base64ToBytes } from "../nnplay.js";
-
-const el = (tag, props = {}, ...children) => {
-  const { dataset, ...rest } = props;
-  const n = Object.assign(document.createElement(tag), rest);
-  for (const [k, v] of Object.entries(dataset ?? {})) n.dataset[k] = v;
-  n.append(...children);
-  return n;
-};
 
 export const FEATURES = [["x1", "x₁"], ["x2", "x₂"], ["x1sq", "x₁²"], ["x2sq", "x₂²"], ["x1x2", "x₁x₂"], ["sinx1", "sin x₁"], ["sinx2", "sin x₂"]];
 

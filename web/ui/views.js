@@ -5,7 +5,8 @@
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { base64ToBytes } from "../nnplay.js";
 
-const el = (tag, props = {}, ...children) => {
+/** A DOM element: properties (and a `dataset` object), then children. */
+export const el = (tag, props = {}, ...children) => {
   const { dataset, ...rest } = props;
   const node = Object.assign(document.createElement(tag), rest);
   for (const [k, v] of Object.entries(dataset ?? {})) node.dataset[k] = v;
