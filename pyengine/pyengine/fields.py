@@ -5,7 +5,6 @@ value text that messages quote. Pure Python: spec.py's analysis and every layer 
 """
 from __future__ import annotations
 
-import difflib
 import math
 import numbers
 from collections import namedtuple
@@ -86,6 +85,8 @@ def did_you_mean(word, choices, aliases=None):
     lower = {c.lower(): c for c in choices}
     if w in lower:
         return f"; did you mean '{lower[w]}'?"
+    import difflib  # (imported on the first misspelling: it is 50 ms of the engine's start in Pyodide)
+
     close = difflib.get_close_matches(w, list(lower), n=1, cutoff=0.6)
     return f"; did you mean '{lower[close[0]]}'?" if close else ""
 

@@ -664,8 +664,9 @@ class App {
     const views = await this.nnplay.call("playground.layerViews", { example: this.lvExample });
     this.lvExamples = views.examples;
     drawLayerViews($("#activations"), views);
-    $("#lv-example").value = String(views.example);
-    $("#lv-example").max = String(views.examples - 1);
+    const box = $("#lv-example");
+    if (document.activeElement !== box) box.value = String(views.example); // never under the learner's typing
+    box.max = String(views.examples - 1);
     const truth = views.classes?.length ? views.classes[views.label] ?? views.label : (Array.isArray(views.label) ? views.label.map((v) => +v.toFixed(3)).join(", ") : views.label);
     $("#lv-example-info").textContent = `${views.split === "val" ? "validation" : "training"} example ${views.example} of ${views.examples}; true ${views.classes?.length ? "class" : "value"}: ${truth}`;
     if (views.probabilities) drawProbabilities($("#lv-probs"), views.probabilities, views.classes, views.label);
