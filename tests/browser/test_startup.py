@@ -155,3 +155,41 @@ def test_a_bad_snapshot_falls_back_to_a_cold_boot_with_a_notice(context, server,
     assert entry["build"] == page.evaluate("import('./build-info.js').then(m => m.default.build_id)")
     assert not errors, errors
     page.close()
+
+
+def test_the_worker_boots_before_the_page_scripts_run_and_nothing_it_says_meanwhile_is_lost(context, server):
+    """early.js starts the worker ahead of main.js; what the worker says before main.js listens reaches the page."""
+    page = context.new_page()
+    held = []
+    page.route("**/main.js", lambda route: held.append(route))  # the page's own scripts arrive late
+    page.goto(server.url, wait_until="commit")
+    heard = harness.wait_until(page, """(() => { const e = globalThis.nnplayEarlyWorker?.heard ?? [];
+        return e.includes('startup') && e.filter(x => x === 'progress').length >= 6 ? e : null; })()""", 120)
+    assert "error" not in heard and "reply" not in heard, heard
+    assert page.evaluate("typeof window.nnplay") == "undefined"  # nothing of main.js has run yet
+    for route in held:
+        route.continue_()
+    ready = harness.wait_ready(page)
+    assert page.evaluate("globalThis.nnplayEarlyWorker") is None  # taken over by createNnplay
+    # the progress and start-up events sent before anyone listened were delivered, in order
+    states = page.eval_on_selector_all("#boot-stages li", "items => items.map(li => li.dataset.state)")
+    assert states == ["done", "done", "done"]
+    assert "MB" in page.inner_text("#boot-stages li[data-stage=runtime] .stage-bytes")
+    assert page.evaluate("document.body.dataset.start") == ready["start"]["kind"]
+    assert page.evaluate("nnplay.train({steps: 2})")["steps"] == 2
+    page.close()
+
+
+def test_a_worker_that_fails_before_the_page_scripts_run_is_still_reported(context, server):
+    page = context.new_page()
+    held = []
+    page.route("**/main.js", lambda route: held.append(route))
+    page.route("**/worker.js", lambda route: route.fulfill(status=404, body="gone"))
+    page.goto(server.url, wait_until="commit")
+    harness.wait_until(page, "(globalThis.nnplayEarlyWorker?.heard ?? []).includes('error')", 60)
+    for route in held:
+        route.continue_()
+    page.wait_for_selector("#boot-error:not([hidden])", timeout=60000)
+    error = page.evaluate("nnplay.ready.then(() => null, e => ({message: e.message, kind: e.kind}))")
+    assert error is not None, "ready resolved although the worker never started"
+    page.close()

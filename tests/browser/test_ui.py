@@ -69,6 +69,16 @@ def test_the_spiral_trains_to_95_percent_by_clicks_and_the_heatmap_changes(ui):
     shot(ui, "spiral-trained")
 
 
+def test_step_clicks_made_while_a_step_runs_are_each_one_more_step(ui):
+    """Three clicks on Step in one go are three steps: a click while a Step is on its way is queued, not lost."""
+    wait_until(ui, "!window.nnplayApp.stepping && !window.nnplayApp.state.training", 60)
+    before = ui.evaluate("nnplay.getMetrics().then(m => m.step)")
+    ui.evaluate("() => { const b = document.querySelector('[data-testid=step]'); b.click(); b.click(); b.click(); }")
+    wait_until(ui, "!window.nnplayApp.stepping", 60)
+    assert ui.evaluate("nnplay.getMetrics().then(m => m.step)") == before + 3
+    assert ui.inner_text("#message") == "" or "Busy" not in ui.inner_text("#message")
+
+
 def test_save_reload_restores_network_weights_and_settings(ui):
     set_field(ui, "setting-batchSize", 20)
     accuracy = ui.evaluate("nnplay.evaluate()")["accuracy"]

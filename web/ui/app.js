@@ -548,14 +548,24 @@ class App {
     await this.request(() => this.nnplay.pause());
   }
 
+  /** The Step button: one step; a click while a Step is still on its way is one more step, not lost. */
   async step() {
-    if (this.state?.training || this.stepping) return;
-    this.stepping = this.flushBuilderEdit().then(() => this.request(() => this.nnplay.train({ steps: 1 })));
-    this.renderPlay();
+    if (this.stepping) {
+      this.stepsQueued += 1;
+      return;
+    }
+    if (this.state?.training) return; // Play is training
+    this.stepsQueued = 0;
     try {
-      await this.stepping;
+      let r;
+      do {
+        this.stepping = this.flushBuilderEdit().then(() => this.request(() => this.nnplay.train({ steps: 1 })));
+        this.renderPlay();
+        r = await this.stepping;
+      } while (r && this.stepsQueued-- > 0 && !this.playQueued); // (a failed step ends the queue; Play takes over)
     } finally {
       this.stepping = null;
+      this.stepsQueued = 0;
       this.renderPlay();
     }
   }
