@@ -7,45 +7,27 @@ import { describe, jsonProblem } from "./ui/validate.js";
 /** A client for the worker protocol: call(method, params) -> Promise, on(event, handler). */
 export class RpcClient {
   /** @param {Worker} worker */
-  constructor(worker, said = null) {
+  constructor(worker) {
     this.nextId = 1;
     /** @type {Map<number, {resolve: Function, reject: Function, method: string}>} */
     this.pending = new Map();
     /** @type {Map<string, Set<Function>>} */
     this.listeners = new Map();
-    this.attach(worker, said);
+    this.attach(worker);
   }
 
-  /** Talk to `worker` from now on; messages of any earlier worker are ignored. `said`: what the
-   *  worker said before this client listened (early.js), delivered in order on the next task, once
-   *  the page's own listeners are in place; messages arriving meanwhile wait behind it. */
-  attach(worker, said = null) {
+  /** Talk to `worker` from now on; messages of any earlier worker are ignored. */
+  attach(worker) {
     this.worker = worker;
-    let backlog = said ? [...said] : null;
-    const failed = (message) => {
-      this.receive({ event: "error", stage: "worker", message, kind: "WorkerError" });
-      this.rejectAll(message, "WorkerError");
-    };
-    const deliver = (item) => {
-      if (this.worker !== worker) return;
-      if (item.error !== undefined) failed(item.error);
-      else this.receive(item.data);
-    };
-    worker.addEventListener("message", ({ data }) => (backlog ? backlog.push({ data }) : deliver({ data })));
+    worker.addEventListener("message", ({ data }) => this.worker === worker && this.receive(data));
     // A worker that cannot even start (script error, CSP) fails every call, and says why.
     worker.addEventListener("error", (e) => {
       e.preventDefault();
-      const item = { error: e.message || "the worker script failed to load" };
-      if (backlog) backlog.push(item);
-      else deliver(item);
+      if (this.worker !== worker) return;
+      const message = e.message || "the worker script failed to load";
+      this.receive({ event: "error", stage: "worker", message, kind: "WorkerError" });
+      this.rejectAll(message, "WorkerError");
     });
-    if (backlog) {
-      setTimeout(() => {
-        const items = backlog;
-        backlog = null;
-        for (const item of items) deliver(item);
-      }, 0);
-    }
   }
 
   /** Fail every call still waiting for a reply (the worker that owed it is gone). */
@@ -206,9 +188,7 @@ class Supervisor {
  * does on start-up can overwrite a call made right after `await nnplay.ready`.
  */
 export function createNnplay(workerURL = new URL("./worker.js", import.meta.url), { startup = null } = {}) {
-  // The playground page started its worker already (early.js): take it over, with what it has said.
-  const early = globalThis.nnplayEarlyWorker?.url === String(workerURL) ? globalThis.nnplayEarlyWorker.adopt() : null;
-  const client = new RpcClient(early?.worker ?? new Worker(workerURL, { type: "module", name: "nnplay-python" }), early?.said);
+  const client = new RpcClient(new Worker(workerURL, { type: "module", name: "nnplay-python" }));
   const life = new Supervisor(client, workerURL);
   // The playground session's latest state ({spec, data, train, counters, backend, fit, training}),
   // from its "state" events: every change, whoever made it, is announced this way.
