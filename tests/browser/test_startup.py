@@ -155,3 +155,25 @@ def test_a_bad_snapshot_falls_back_to_a_cold_boot_with_a_notice(context, server,
     assert entry["build"] == page.evaluate("import('./build-info.js').then(m => m.default.build_id)")
     assert not errors, errors
     page.close()
+
+
+def test_the_code_editor_is_a_textarea_until_codemirror_loads_and_then_codemirror_with_the_same_text(context, server):
+    """CodeMirror loads after the first screen: meanwhile the editor is its textarea; then CodeMirror takes it over."""
+    page = context.new_page()
+    held = []
+    page.route("**/vendor/codemirror/codemirror.js", lambda route: held.append(route))
+    page.goto(server.url, wait_until="domcontentloaded")  # (the held script holds the load event back)
+    harness.wait_ready(page)  # the page and Python start without it
+    assert page.evaluate("typeof window.CodeMirror") == "undefined"
+    assert page.locator("#code .CodeMirror").count() == 0
+    assert page.evaluate("window.nnplayApp.code.view.kind") == "textarea"
+    page.evaluate("window.nnplayApp.code.view.value = '# typed before CodeMirror came\\nx = 1'")
+    assert held, "codemirror.js was never asked for"
+    for route in held:
+        route.continue_()
+    harness.wait_until(page, "document.querySelectorAll('#code .CodeMirror').length === 1", 30)
+    assert page.evaluate("window.nnplayApp.code.view.kind") == "codemirror"
+    assert page.evaluate("document.querySelector('#code .CodeMirror').CodeMirror.getValue()") == \
+        "# typed before CodeMirror came\nx = 1"
+    assert page.locator("#console .CodeMirror").count() == 1
+    page.close()

@@ -1,17 +1,61 @@
-// A code editor on a <textarea>: CodeMirror 5 (vendor/codemirror, loaded by index.html as classic
-// scripts) with Python highlighting, bracket matching and line numbers; the plain textarea when
-// CodeMirror did not load. Both give the same small interface, so the panels never ask which.
+// A code editor on a <textarea>: CodeMirror 5 (vendor/codemirror, classic scripts) with Python
+// highlighting, bracket matching and line numbers; the plain textarea when CodeMirror did not load.
+// Both give the same small interface, so the panels never ask which. CodeMirror is loaded after the
+// first screen (issue 19: its 400 kB of script cost the first screen about 0.18 s here): until it is
+// there the editor is the textarea, which it then takes over in place (text, read-only, focus kept).
 //
 // Keys: Ctrl/Cmd+Enter runs; Tab indents (4 spaces), Shift+Tab dedents; after Esc, Tab and Shift+Tab
 // move the focus out of the editor as anywhere else on the page (no keyboard trap).
+
+const CODEMIRROR = new URL("../vendor/codemirror/", import.meta.url);
+const CODEMIRROR_SCRIPTS = ["codemirror.js", "python.js", "matchbrackets.js"]; // in this order
+let codeMirrorLoading = null;
+
+/** Load CodeMirror's scripts once, in order; resolves to whether window.CodeMirror is there. */
+export function loadCodeMirror() {
+  if (codeMirrorLoading) return codeMirrorLoading;
+  if (typeof window.CodeMirror === "function") return (codeMirrorLoading = Promise.resolve(true));
+  codeMirrorLoading = CODEMIRROR_SCRIPTS.reduce((before, name) => before.then((ok) => ok && new Promise((resolve) => {
+    const script = document.createElement("script");
+    script.src = new URL(name, CODEMIRROR).href;
+    script.onload = () => resolve(true);
+    script.onerror = () => resolve(false); // (the textarea stays: everything works without highlighting)
+    document.head.append(script);
+  })), Promise.resolve(true)).then((ok) => ok && typeof window.CodeMirror === "function");
+  return codeMirrorLoading;
+}
 
 /**
  * @param {HTMLTextAreaElement} textarea
  * @param {{label: string, onRun?: Function, onChange?: Function, lineNumbers?: boolean}} options
  */
-export function createEditor(textarea, { label, onRun = () => {}, onChange = () => {}, lineNumbers = true }) {
+export function createEditor(textarea, options) {
+  if (typeof window.CodeMirror === "function") return codeMirrorEditor(textarea, options);
+  let impl = textareaEditor(textarea, options.onRun ?? (() => {}), options.onChange ?? (() => {}));
+  let readOnly = false;
+  loadCodeMirror().then((ok) => {
+    if (!ok) return;
+    const focused = document.activeElement === textarea;
+    impl = codeMirrorEditor(textarea, options); // it reads the textarea's text as it is now
+    impl.readOnly = readOnly;
+    if (focused) impl.focus();
+  });
+  return {
+    get kind() { return impl.kind; },
+    get value() { return impl.value; },
+    set value(text) { impl.value = text; },
+    set readOnly(flag) {
+      readOnly = flag;
+      impl.readOnly = flag;
+    },
+    focus: () => impl.focus(),
+    markLine: (line) => impl.markLine(line),
+    refresh: () => impl.refresh(),
+  };
+}
+
+function codeMirrorEditor(textarea, { label, onRun = () => {}, onChange = () => {}, lineNumbers = true }) {
   const CM = window.CodeMirror;
-  if (typeof CM !== "function") return textareaEditor(textarea, onRun, onChange);
   let escaped = false; // Esc was the last key: Tab / Shift+Tab leave the editor
   const cm = CM.fromTextArea(textarea, {
     mode: "python",
