@@ -88,10 +88,15 @@ export function describeAdapter(adapter) {
   };
 }
 
+/** The adapter the backend trains on, and the one the page's probe describes: on a machine with two
+ *  GPUs, the discrete one (high-performance). */
+export function requestAdapter() {
+  return navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+}
+
 async function initNow() {
   if (!("gpu" in navigator)) throw new Error("this browser does not expose WebGPU");
-  // high-performance: on a machine with two GPUs, the discrete one
-  const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+  const adapter = await requestAdapter();
   if (!adapter) throw new Error("no WebGPU adapter");
   const limits = adapter.limits;
   // Ask for the adapter's own storage limits: big conv layers exceed the 128 MiB default binding.

@@ -443,7 +443,7 @@ async function loadMnist() {
 async function probeWebGPU() {
   if (!self.isSecureContext) return { available: false, reason: "not a secure context (serve from localhost)" };
   if (!("gpu" in navigator)) return { available: false, reason: "this browser does not expose WebGPU" };
-  const adapter = await navigator.gpu.requestAdapter();
+  const adapter = await gpu.requestAdapter(); // the same adapter the backend will train on
   if (!adapter) return { available: false, reason: "no WebGPU adapter" };
   return { available: true, adapter: gpu.describeAdapter(adapter) }; // + isFallbackAdapter
 }

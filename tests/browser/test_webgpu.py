@@ -6,11 +6,9 @@ software emulation: `auto` trains on NumPy and says why, an explicit "webgpu" st
 Pipelines compile once per device: a second model of the same shapes compiles nothing. With its
 software-adapter guard lifted, auto's trial times both backends on SwiftShader, picks the faster
 and leaves training as it would have been."""
-import time
-
 import pytest
 
-import harness  # noqa: F401  (the fixtures' helpers)
+import harness
 
 EVENTS = """
 import json, numpy as np, pyengine
@@ -193,9 +191,7 @@ def test_while_the_first_step_compiles_the_page_says_so_and_play_is_queued_not_r
         page.evaluate("""() => { window.gpuEvents = [];
             nnplay.on("gpu", (e) => window.gpuEvents.push([e.phase, performance.now()])); }""")
         page.select_option("[data-testid=setting-backend]", "webgpu")
-        end = time.time() + 60
-        while page.evaluate("nnplay.backend") != "webgpu" and time.time() < end:
-            time.sleep(0.2)
+        harness.wait_until(page, "nnplay.backend === 'webgpu'", 60)
         assert page.evaluate("nnplay.backend") == "webgpu"
         page.click("[data-testid=step]")
         page.wait_for_selector("[data-testid=gpu-phase]", state="visible", timeout=60_000)
@@ -204,9 +200,7 @@ def test_while_the_first_step_compiles_the_page_says_so_and_play_is_queued_not_r
         clicked = page.evaluate("() => { document.querySelector('[data-testid=play]').click(); return performance.now(); }")
         queued = page.evaluate("document.body.dataset.playQueued")
         # Play runs once the Step is done: more than one step, on WebGPU
-        end = time.time() + 300
-        while page.evaluate("nnplay.getMetrics().then(m => m.step)") < 3 and time.time() < end:
-            time.sleep(0.5)
+        harness.wait_until(page, "nnplay.getMetrics().then(m => m.step >= 3)", 300)
         steps = page.evaluate("nnplay.getMetrics().then(m => m.step)")
         page.click("[data-testid=play]")  # Pause
         page.wait_for_selector("#btn-play[aria-label=Play]", timeout=60_000)

@@ -53,7 +53,6 @@ def snapshot(model):
         "rng": copy.deepcopy(model.rng.bit_generator.state),
         "last_batch_output": model.last_batch_output,
         "last_outputs": model.last_outputs,
-        "extra": {k: getattr(model, k) for k in ("last_batch_accuracy",) if hasattr(model, k)},
     }
 
 
@@ -66,8 +65,6 @@ def restore(model, snap):
     model.rng.bit_generator.state = copy.deepcopy(snap["rng"])
     model.last_batch_output = snap["last_batch_output"]
     model.last_outputs = snap["last_outputs"]
-    for k, v in snap["extra"].items():
-        setattr(model, k, v)
 
 
 # ---- measuring ----------------------------------------------------------------------------------
