@@ -64,7 +64,7 @@ def test_every_change_is_announced_as_a_state_event_that_matches_get_state(event
     last = states[-1]
     assert last["revision"] == state["revision"]
     assert last["spec"] == state["spec"] == {**MLP, "backend": "auto"}
-    assert state["train"] == {"batchSize": 8, "earlyStopping": None}
+    assert state["train"] == {"batchSize": 8, "earlyStopping": None, "workers": "auto"}
     assert state["data"]["name"] == "spiral" and state["data"]["options"]["n"] == 200
     assert state["counters"]["step"] == 3 and state["counters"]["examples"] == 24
     assert state["training"] is False and state["fit"]["ok"] is True

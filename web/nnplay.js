@@ -194,6 +194,7 @@ export function createNnplay(workerURL = new URL("./worker.js", import.meta.url)
   // from its "state" events: every change, whoever made it, is announced this way.
   let state = null;
   client.on("state", (s) => { state = s; });
+  client.on("workers", ({ event, ...w }) => { if (state) state = { ...state, workers: w }; }); // (between state events)
   client.on("restarting", () => { state = null; });
   let started = null; // the promise of startup() for the current worker
   const api = {
@@ -233,6 +234,9 @@ export function createNnplay(workerURL = new URL("./worker.js", import.meta.url)
     get backend() { return state?.backend?.backend ?? null; },
     /** Why the network runs where it runs (a fallback or auto's reason), or null. */
     get backendNotice() { return state?.backend?.notice ?? null; },
+    /** On how many CPU workers training steps run and why: {setting, workers, helper, reason,
+     *  one_worker_ms, two_workers_ms, steps_on_two} (pyengine/pyengine/parallel.py). */
+    get workers() { return state?.workers ?? null; },
     /** Subscribe to worker events ("state", "progress", "epoch", "notice", "error", ...); returns an unsubscribe function. */
     on: (event, handler) => client.on(event, handler),
     ...playgroundApi(client),
@@ -291,7 +295,7 @@ function playgroundApi(client) {
     checkSpec: (spec) => pg("checkSpec", { spec }),
     /** "spiral" | "circle" | "xor" | "gauss" | "regression1d" | "mnist" | "csv" | "images"; ends a running train() first. */
     loadDataset: (name, options = {}) => pg("loadDataset", { name, options }),
-    /** {batchSize, earlyStopping} (applied between steps, also while training). */
+    /** {batchSize, earlyStopping, workers: "auto" | 1 | 2} (applied between steps, also while training). */
     setTrainSettings: (settings) => pg("setTrainSettings", settings),
     /** "auto" | "numpy" | "webgpu": part of the spec; resolves to {requested, backend, notice}. */
     setBackend: (name) => pg("setBackend", { name }),

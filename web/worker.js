@@ -356,6 +356,7 @@ async function boot() {
     await loadSimdKernels();
     pyodide.registerJsModule("nnplay_worker", { loadMnist });
     pyodide.registerJsModule("nnplay_gpu", gpu);
+    pyodide.registerJsModule("nnplay_peer", peerModule);
     rpc = pyodide.pyimport("pyengine.rpc");
     pyodide.pyimport("pyengine.playground"); // registers the playground's playground.* methods
     pyodide.pyimport("pyengine.export.methods"); // registers export.* (downloads for PyTorch / Keras / ONNX)
@@ -406,6 +407,57 @@ booted.then(
 booted.catch((err) => {
   emit("error", { stage: err.stage ?? "boot", message: String(err.message ?? err), kind: err.name ?? "Error" });
 });
+
+// --- the data-parallel helper (web/peer.js; pyengine/pyengine/parallel.py decides when) ---------
+// pyengine imports this as `nnplay_peer`. The helper is started on the first training that would gain
+// from it, never at boot, so the page's start costs nothing more.
+const peer = { worker: null, booted: null, pending: new Map(), nextId: 0, dead: null };
+
+function peerUnavailable() {
+  if (!self.crossOriginIsolated || typeof SharedArrayBuffer !== "function")
+    return "the page is not cross-origin isolated (no SharedArrayBuffer; serve it with COOP/COEP headers)";
+  if (typeof Worker !== "function") return "this browser cannot start a worker from a worker";
+  if ((navigator.hardwareConcurrency ?? 1) < 2) return "this device reports a single CPU core";
+  if (peer.dead) return peer.dead;
+  return null;
+}
+
+function peerCall(op, fields = {}) {
+  if (peer.dead) return Promise.reject(new Error(peer.dead));
+  const id = peer.nextId++;
+  return new Promise((resolve, reject) => {
+    peer.pending.set(id, { resolve, reject });
+    peer.worker.postMessage({ id, op, ...fields });
+  });
+}
+
+function peerStart() {
+  if (!peer.booted) {
+    peer.worker = new Worker(new URL("./peer.js", import.meta.url), { type: "module", name: "nnplay-helper" });
+    peer.worker.onmessage = ({ data }) => {
+      const waiter = peer.pending.get(data.id);
+      if (!waiter) return;
+      peer.pending.delete(data.id);
+      if (data.error !== undefined) waiter.reject(new Error(data.error));
+      else waiter.resolve(data.result);
+    };
+    peer.worker.onerror = (e) => {
+      e.preventDefault?.();
+      peer.dead = `the helper worker failed (${e.message || "it could not load"})`;
+      for (const waiter of peer.pending.values()) waiter.reject(new Error(peer.dead));
+      peer.pending.clear();
+    };
+    peer.booted = peerCall("boot");
+  }
+  return peer.booted;
+}
+
+const peerModule = {
+  unavailable: peerUnavailable,
+  start: peerStart,
+  buffer: (bytes) => new SharedArrayBuffer(bytes),
+  setup: (buffer, config) => peerCall("setup", { buffer, config }),
+};
 
 // --- methods served in JavaScript ------------------------------------------------------------
 

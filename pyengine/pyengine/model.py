@@ -189,6 +189,15 @@ class Model:
                 return loss  # else the GPU failed and the model fell back: run this step on NumPy
         step = self.step_count + 1
         trainable = self.parameters()  # frozen layers' parameters are not trainable
+        loss_value, out = self._gradients(x, y, step, trainable)
+        self._apply_gradients(step, trainable, out)
+        return loss_value
+
+    def _gradients(self, x, y, step, trainable):
+        """Forward and backward on (x, y) (NumPy): sets every trainable parameter's `grad` (None
+        where no gradient reached it) and returns (loss as a float, the batch's output array).
+        Raises NumericalError naming the first layer where the loss or a gradient became non-finite.
+        A data-parallel step (pyengine.parallel) runs this on each worker's share of the batch."""
         for p in trainable:
             p.grad = None
         out = self.forward(x, training=True)
@@ -204,6 +213,12 @@ class Model:
                         f"step {step}: the gradient of {p.name} became non-finite (nan/inf) in layer "
                         f"{cfg['index']} '{cfg['name']}'; the weights were left as before this step. "
                         "Try a lower learning rate or gradient clipping.", step, cfg["name"])
+        self.last_outputs = None  # drop the graph: it holds every activation of the batch
+        return loss_value, out.data
+
+    def _apply_gradients(self, step, trainable, out):
+        """The optimizer step from the parameters' `grad`s; undone (and NumericalError) when it makes
+        a weight non-finite. Counts the step and keeps `out` as the batch's output (for accuracy)."""
         backup = [p.data.copy() for p in trainable]
         self.optimizer.step(trainable)
         for p, old in zip(trainable, backup):
@@ -215,9 +230,7 @@ class Model:
                     f"step {step}: the update made {p.name} non-finite (nan/inf); the weights were "
                     "restored to their values before this step. Try a lower learning rate.", step, layer)
         self.step_count = step
-        self.last_batch_output = out.data
-        self.last_outputs = None  # drop the graph: it holds every activation of the batch
-        return loss_value
+        self.last_batch_output = out
 
     def _raise_forward_nan(self, step, loss_value):
         outputs = self.last_outputs or {}

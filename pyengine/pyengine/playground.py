@@ -32,6 +32,7 @@ from . import presets as _presets
 from . import rpc
 from . import spec as _spec
 from . import checks as _checks
+from . import parallel as _parallel
 from . import train as _train
 from .errors import DataError, NumericalError
 from .losses import CLASS_LOSSES, CLASSIFIER_LOSSES
@@ -145,7 +146,7 @@ def parse_csv(text, label=None):
 # --- the session --------------------------------------------------------------------------------
 
 DEFAULT_PRESET = "mlp"
-TRAIN_DEFAULTS = {"batchSize": 16, "earlyStopping": None}
+TRAIN_DEFAULTS = {"batchSize": 16, "earlyStopping": None, "workers": "auto"}
 REGRESSION_LOSSES = ("mse", "huber")
 
 
@@ -155,11 +156,12 @@ class Session:
     State (``state()``, streamed as the "state" event after every change):
       spec      the network, with its loss, full optimizer and the backend choice
       data      the data choice (name, options) and what it holds (sizes, classes, kind)
-      train     the training settings (batchSize, earlyStopping)
+      train     the training settings (batchSize, earlyStopping, workers: "auto" | 1 | 2, see parallel.py)
       counters  step, completed epochs, position in the epoch, examples, examples/s
       history   (getMetrics) the per-step loss curve and per-epoch metrics
       fit       whether the network can train on the data, and if not, why and what would fix it
-      training  whether a train() is running; backend: what runs and why
+      training  whether a train() is running; backend: what runs and why; workers: on how many
+                workers steps run and why (parallel.Parallel.status)
 
     Changes while training: settings that keep the network (loss, optimizer, backend, batch size,
     early stopping) apply between two steps and training goes on; a new network, new data, reset,
@@ -177,6 +179,7 @@ class Session:
         self.training = False
         self.run_token = 0  # bumped to end a running train() ("changed")
         self.pause_requested = False
+        self.parallel = _parallel.Parallel(_peer_bridge())
         self.reset_counters()
 
     # -- state --
@@ -211,7 +214,7 @@ class Session:
     def state(self):
         return {"revision": self.revision, "spec": self.spec, "data": self.dataset_info(),
                 "train": dict(self.train_settings), "counters": self.counters(), "training": self.training,
-                "backend": self.backend_state(), "fit": self.fit_check(), "default": self.spec_is_default,
+                "backend": self.backend_state(), "workers": self.parallel.status(), "fit": self.fit_check(), "default": self.spec_is_default,
                 "last": self.history.epochs[-1] if self.history.epochs else None}
 
     def changed(self, *what):
@@ -502,7 +505,7 @@ class Session:
 
     # -- training --
 
-    def set_train_settings(self, batchSize=None, earlyStopping=_MISSING_ARG):
+    def set_train_settings(self, batchSize=None, earlyStopping=_MISSING_ARG, workers=None):
         """Change the training settings (they apply between two steps, also while training runs)."""
         new = dict(self.train_settings)
         if batchSize is not None:
@@ -515,6 +518,11 @@ class Session:
             except ValueError as e:
                 _fail(f"earlyStopping: {e}", "BadParams")
             new["earlyStopping"] = earlyStopping or None
+        if workers is not None:
+            if workers not in ("auto", 1, 2) or isinstance(workers, bool):
+                _fail(f"workers must be \"auto\", 1 or 2, got {workers!r}", "BadParams")
+            new["workers"] = workers
+            self.parallel.set_setting(workers)
         if new != self.train_settings:
             self.train_settings = new
             self.changed("train")
@@ -540,7 +548,8 @@ class Session:
                                      early_stopping=s["earlyStopping"], history=self.history,
                                      position_from=self.trainer if self.trainer_key and
                                      self.trainer_key[1] == id(d) else None,
-                                     callbacks=[self._on_event])
+                                     callbacks=[self._on_event],
+                                     step_fn=lambda xb, yb: self.parallel.train_step(m, xb, yb, s["batchSize"]))
         except (DataError, ValueError) as e:
             _fail(str(e), "DataError")
         self.trainer, self.trainer_key = trainer, key
@@ -587,6 +596,7 @@ class Session:
             losses_here.append(self.trainer.step()["loss"])
 
         def progress():
+            self.parallel.announce()
             c = self.counters()
             rpc.emit("progress", stage="train", loss=losses_here[-1] if losses_here else None,
                      accuracy=self.history.step_accuracy[-1] if self.history.step_accuracy else None, **c)
@@ -944,13 +954,13 @@ class Session:
             if not isinstance(train, dict):
                 ignored.append(f"the training settings (not an object: {type(train).__name__})")
             else:
-                for key in ("batchSize", "earlyStopping"):
+                for key in TRAIN_DEFAULTS:
                     if key in train:
                         try:
                             self.set_train_settings(**{key: train[key]})
                         except rpc.RpcError as e:
                             ignored.append(f"train.{key} ({e})")
-                unknown = sorted(set(train) - {"batchSize", "earlyStopping"})
+                unknown = sorted(set(train) - set(TRAIN_DEFAULTS))
                 if unknown:
                     ignored.append(f"unknown training setting(s) {', '.join(map(str, unknown))}")
         data = saved.get("data")
@@ -1005,6 +1015,15 @@ class Session:
         """Until the running train() has ended (it ends at its next step boundary)."""
         while self.training:
             await asyncio.sleep(0)
+
+
+def _peer_bridge():
+    """The worker's nnplay_peer module (web/worker.js: starts the data-parallel helper), or None."""
+    try:
+        import nnplay_peer  # registered by web/worker.js
+    except ImportError:
+        return None
+    return nnplay_peer
 
 
 def _first_line(text):

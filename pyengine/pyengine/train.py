@@ -134,7 +134,7 @@ class Trainer:
     progress instead of starting a new one."""
 
     def __init__(self, model, x, y, batch_size=32, validation=None, early_stopping=None, shuffle=True,
-                 callbacks=(), history=None, position_from=None):
+                 callbacks=(), history=None, position_from=None, step_fn=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
         self.model = model
@@ -164,6 +164,7 @@ class Trainer:
         self.stopped = None  # why training ended for good ("early_stopping", "nan"), else None
         self.stop_requested = False
         self._epoch_start = None
+        self.step_fn = step_fn or model._train_step_checked  # (x, y) -> loss: one optimizer step
 
     # counters and curves live in the History
     epoch = property(lambda self: self.h.epoch)
@@ -204,7 +205,7 @@ class Trainer:
         xb, yb = self.x[idx], self.y[idx]
         t0 = time.perf_counter()
         try:
-            loss = m._train_step_checked(xb, yb)
+            loss = self.step_fn(xb, yb)
         except NumericalError:
             self.stopped = "nan"
             raise

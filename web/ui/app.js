@@ -217,6 +217,7 @@ class App {
     this.renderCounters(state);
     this.renderFit(state);
     this.renderBackend(state.backend);
+    this.renderWorkers(state.workers);
     this.renderPlay();
     const playing = state.training;
     if (playing && !this.viewTimer) {
@@ -348,6 +349,22 @@ class App {
     $("#backend-status").dataset.active = b.backend ?? "";
   }
 
+  /** On how many CPU workers steps run, and why (parallel.Parallel.status; also between state events). */
+  renderWorkers(w) {
+    if (!w) return;
+    let line = $("#workers-active");
+    if (!line) {
+      line = document.createElement("p");
+      line.id = "workers-active";
+      line.dataset.testid = "workers-active";
+      ($("#backend-active") ?? $("#backend-status")).after(line);
+    }
+    line.dataset.workers = String(w.workers);
+    line.dataset.setting = String(w.setting);
+    line.dataset.helper = w.helper ?? "";
+    line.textContent = `CPU workers: ${w.setting} → ${w.reason}${/[.)]$/.test(w.reason ?? "") ? "" : "."}`;
+  }
+
   clearViews() {
     $("#confusion").replaceChildren();
     $("#activations").replaceChildren();
@@ -449,6 +466,7 @@ class App {
       await this.loadData(values.dataset, dataOptions(values));
     } else if (key === "batchSize") await this.request(() => this.nnplay.setTrainSettings({ batchSize: value }));
     else if (key === "patience") await this.request(() => this.nnplay.setTrainSettings({ earlyStopping: value > 0 ? value : null }));
+    else if (key === "workers") await this.request(() => this.nnplay.setTrainSettings({ workers: value === "auto" ? "auto" : Number(value) }));
     else if (this.state?.spec) {
       await this.flushBuilderEdit(); // the change applies to the builder's network, not the one before it
       const spec = this.queue ? this.builderSpecNow() : this.state.spec; // (Python starting: the builder's network)
@@ -935,6 +953,11 @@ class App {
       this.confusionDue = true;
       this.state = { ...this.state, last: e, counters: { ...this.state.counters, epoch: e.epoch, step: e.step } };
       this.renderCounters(this.state);
+    });
+    nn.on("workers", ({ event, ...w }) => {
+      if (!this.state) return;
+      this.state = { ...this.state, workers: w };
+      this.renderWorkers(w);
     });
     nn.on("notice", ({ message, kind }) => message && this.message(message, kind === "info" ? "info" : "info"));
     nn.on("gpu", ({ phase }) => {

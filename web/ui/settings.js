@@ -51,6 +51,9 @@ export const SETTINGS = [
       : st?.train?.earlyStopping?.patience ?? 0) },
   { key: "backend", label: "Backend", group: "train", type: "select", default: "auto", options: ["auto", "numpy", "webgpu"],
     of: (st) => st?.spec?.backend },
+  // On the CPU, steps may run on two workers (data-parallel; pyengine/pyengine/parallel.py): auto does when it pays.
+  { key: "workers", label: "CPU workers", group: "train", type: "select", default: "auto", options: ["auto", "1", "2"],
+    of: (st) => (st?.train?.workers === undefined ? undefined : String(st.train.workers)) },
 ];
 
 export const DEFAULTS = Object.fromEntries(SETTINGS.map((s) => [s.key, s.default]));
