@@ -1,6 +1,6 @@
 """Data-parallel training's CPython side (pyengine/pyengine/parallel.py): the split step's maths, the
 workers setting, and where two workers are ruled out. The two-worker step itself runs in Chromium
-(tests/browser/test_parallel.py), where the helper worker and SharedArrayBuffer exist."""
+(tests/browser/test_parallel.py; this file has another name: pytest needs unique basenames), where the helper worker and SharedArrayBuffer exist."""
 import asyncio
 
 import numpy as np
