@@ -135,7 +135,7 @@ class Parallel:
                 "steps_on_two": self.steps_two}
 
     def set_setting(self, value):
-        if value not in ("auto", 1, 2):
+        if value not in ("auto", 1, 2) or isinstance(value, bool):
             raise ValueError(f"workers must be \"auto\", 1 or 2, got {value!r}")
         if value != self.setting:
             self.setting = value

@@ -519,10 +519,11 @@ class Session:
                 _fail(f"earlyStopping: {e}", "BadParams")
             new["earlyStopping"] = earlyStopping or None
         if workers is not None:
-            if workers not in ("auto", 1, 2) or isinstance(workers, bool):
-                _fail(f"workers must be \"auto\", 1 or 2, got {workers!r}", "BadParams")
+            try:
+                self.parallel.set_setting(workers)
+            except ValueError as e:
+                _fail(str(e), "BadParams")
             new["workers"] = workers
-            self.parallel.set_setting(workers)
         if new != self.train_settings:
             self.train_settings = new
             self.changed("train")
