@@ -12,6 +12,7 @@
 
 import { loadPyodide } from "./pyodide.mjs";
 import BUILD from "./build-info.js";
+import { installSimd } from "./simd.js";
 
 const BASE = new URL("./", self.location.href).href;
 const GO = 0;
@@ -38,14 +39,9 @@ const booted = (async () => {
   pyodide.unpackArchive(await wheel, "wheel");
   const kernels = await simd;
   if (kernels) {
-    pyodide.FS.mkdirTree("/lib/nnplay");
-    const path = "/lib/nnplay/" + BUILD.simd.path.split("/").pop();
-    pyodide.FS.writeFile(path, kernels);
-    const reply = pyodide.pyimport("pyengine.backends.numpy_backend").use_simd(path);
-    const status = reply.toJs();
-    reply.destroy();
-    kernelsActive = Boolean(status.get("active"));
-    if (!kernelsActive) console.warn(`[nnplay helper] SIMD kernels not used: ${status.get("reason")}`);
+    const status = installSimd(pyodide, kernels);
+    kernelsActive = status.active;
+    if (!kernelsActive) console.warn(`[nnplay helper] SIMD kernels not used: ${status.reason}`);
   }
   parallel = pyodide.pyimport("pyengine.parallel");
   return { ms: Math.round(performance.now() - t0), simd: kernelsActive };

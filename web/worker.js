@@ -18,6 +18,7 @@
 import { loadPyodide } from "./pyodide.mjs";
 import BUILD from "./build-info.js";
 import * as gpu from "./gpu.js"; // the WebGPU bridge pyengine's webgpu backend imports as `nnplay_gpu`
+import { installSimd } from "./simd.js";
 
 const BASE = new URL("./", self.location.href).href;
 const MNIST_PATH = "/data/mnist.bin";
@@ -159,11 +160,9 @@ async function stage(name, work) {
 /** The WebAssembly SIMD kernels (dist/simd/, issue 14) into Pyodide's file system, opened by the NumPy
  * engine with ctypes.CDLL. Optional: when they cannot load, the einsum path runs and says why. */
 async function loadSimdKernels() {
-  const path = "/lib/nnplay/" + BUILD.simd.path.split("/").pop();
+  let bytes;
   try {
-    const bytes = await early.simd;
-    pyodide.FS.mkdirTree("/lib/nnplay");
-    pyodide.FS.writeFile(path, new Uint8Array(bytes));
+    bytes = await early.simd;
   } catch (err) {
     const reason = `SIMD kernels not loaded (the einsum path runs): ${err.message ?? err}`;
     emit("log", { stream: "stderr", text: reason });
@@ -172,10 +171,8 @@ async function loadSimdKernels() {
     status.destroy();
     return;
   }
-  const reply = pyodide.pyimport("pyengine.backends.numpy_backend").use_simd(path);
-  const status = reply.toJs();
-  reply.destroy();
-  if (!status.get("active")) emit("log", { stream: "stderr", text: `SIMD kernels not used: ${status.get("reason")}` });
+  const status = installSimd(pyodide, bytes);
+  if (!status.active) emit("log", { stream: "stderr", text: `SIMD kernels not used: ${status.reason}` });
 }
 
 // --- warm starts: a memory snapshot of the bare interpreter (issue 19) ---------------------------
