@@ -143,6 +143,18 @@ function parseInputShape(text) {
   return Array.isArray(v) && v.length > 0 && v.every((n) => Number.isInteger(n) && n > 0) ? v : null;
 }
 
+/** The status paragraph `id` (testid the same), made once and put after what `anchor()` gives. */
+function statusLine(id, anchor) {
+  let line = document.getElementById(id);
+  if (!line) {
+    line = document.createElement("p");
+    line.id = id;
+    line.dataset.testid = id;
+    anchor().after(line);
+  }
+  return line;
+}
+
 class App {
   constructor(nnplay, catalogue, options = {}, first = null) {
     this.api = nnplay; // window.nnplay itself (start-up's own requests)
@@ -332,13 +344,7 @@ class App {
 
   renderBackend(b) {
     if (!b) return;
-    let line = $("#backend-active");
-    if (!line) {
-      line = document.createElement("p");
-      line.id = "backend-active";
-      line.dataset.testid = "backend-active";
-      $("#backend-status").after(line);
-    }
+    const line = statusLine("backend-active", () => $("#backend-status"));
     line.dataset.backend = b.backend ?? "";
     line.dataset.requested = b.requested ?? "";
     const runs = b.backend === "webgpu" ? "WebGPU" : b.backend === "numpy" ? "NumPy" : "–";
@@ -352,13 +358,7 @@ class App {
   /** On how many CPU workers steps run, and why (parallel.Parallel.status; also between state events). */
   renderWorkers(w) {
     if (!w) return;
-    let line = $("#workers-active");
-    if (!line) {
-      line = document.createElement("p");
-      line.id = "workers-active";
-      line.dataset.testid = "workers-active";
-      ($("#backend-active") ?? $("#backend-status")).after(line);
-    }
+    const line = statusLine("workers-active", () => $("#backend-active") ?? $("#backend-status"));
     line.dataset.workers = String(w.workers);
     line.dataset.setting = String(w.setting);
     line.dataset.helper = w.helper ?? "";
