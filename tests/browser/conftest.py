@@ -94,6 +94,24 @@ def booted(browser, server) -> BootedPage:
     context.close()
 
 
+def fresh_page(request, browser, webgpu_browser, server, viewport, shot=None):
+    """A fresh playground page in its own context of the plain browser (request.param "numpy") or of
+    the one with a WebGPU adapter ("webgpu"), `nnplay.ready` awaited and nothing else; `page.adapter`
+    says which. A generator for a fixture to `yield from`; with `shot` (a file-name prefix) it keeps a
+    full-page screenshot in ARTIFACTS when the test is done."""
+    context = (browser if request.param == "numpy" else webgpu_browser).new_context(viewport=viewport)
+    page = context.new_page()
+    page.goto(server.url)
+    harness.wait_ready(page)
+    page.adapter = request.param
+    yield page
+    if shot:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{shot}-{request.node.name}.png".replace("[", "-").replace("]", "")),
+                        full_page=True)
+    context.close()
+
+
 @pytest.fixture(scope="session")
 def webgpu_browser(playwright_session):
     """A second Chromium with --enable-unsafe-webgpu: the worker gets SwiftShader's WebGPU adapter."""

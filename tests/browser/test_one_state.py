@@ -4,7 +4,7 @@ starts right after `await nnplay.ready`, as the README tells users to."""
 
 import pytest
 
-from conftest import ARTIFACTS
+from conftest import fresh_page
 import harness
 from harness import wait_until
 
@@ -17,16 +17,7 @@ SMALL_CONVNET = {"input": [24, 24, 1], "layers": [
 @pytest.fixture(params=["numpy", "webgpu"])
 def page(request, browser, webgpu_browser, server):
     """A fresh playground page; `nnplay.ready` awaited and nothing else."""
-    context = (browser if request.param == "numpy" else webgpu_browser).new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.goto(server.url)
-    harness.wait_ready(page)
-    page.adapter = request.param
-    yield page
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"one-state-{request.node.name}.png".replace("[", "-").replace("]", "")),
-                    full_page=True)
-    context.close()
+    yield from fresh_page(request, browser, webgpu_browser, server, {"width": 1280, "height": 800}, shot="one-state")
 
 
 def shown(page):

@@ -13,7 +13,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import ARTIFACTS
+from conftest import fresh_page
 import harness
 from harness import wait_until
 
@@ -23,16 +23,7 @@ WEIGHTS = ("import json, numpy as np\nfrom pyengine.playground import SESSION\n"
 
 @pytest.fixture(params=["numpy", "webgpu"])
 def page(request, browser, webgpu_browser, server):
-    context = (browser if request.param == "numpy" else webgpu_browser).new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(server.url)
-    harness.wait_ready(page)
-    page.adapter = request.param
-    yield page
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"parallel-{request.node.name}.png".replace("[", "-").replace("]", "")),
-                    full_page=True)
-    context.close()
+    yield from fresh_page(request, browser, webgpu_browser, server, {"width": 1280, "height": 900}, shot="parallel")
 
 
 def weights(page):

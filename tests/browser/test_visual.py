@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, fresh_page
 import harness
 from harness import wait_until
 
@@ -30,13 +30,7 @@ def fits(page):
 
 @pytest.fixture(params=["numpy", "webgpu"])
 def page(request, browser, webgpu_browser, server):
-    context = (browser if request.param == "numpy" else webgpu_browser).new_context(viewport=DESKTOP)
-    page = context.new_page()
-    page.goto(server.url)
-    harness.wait_ready(page)
-    page.adapter = request.param
-    yield page
-    context.close()
+    yield from fresh_page(request, browser, webgpu_browser, server, DESKTOP)
 
 
 def picture(page):
