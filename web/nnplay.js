@@ -235,7 +235,7 @@ export function createNnplay(workerURL = new URL("./worker.js", import.meta.url)
     /** Why the network runs where it runs (a fallback or auto's reason), or null. */
     get backendNotice() { return state?.backend?.notice ?? null; },
     /** On how many CPU workers training steps run and why: {setting, workers, helper, reason,
-     *  one_worker_ms, two_workers_ms, steps_on_two} (pyengine/pyengine/parallel.py). */
+     *  one_worker_ms, two_workers_ms (the latest medians), steps_on_two, decided_on (auto's trial medians)} (pyengine/pyengine/parallel.py). */
     get workers() { return state?.workers ?? null; },
     /** Subscribe to worker events ("state", "progress", "epoch", "notice", "error", ...); returns an unsubscribe function. */
     on: (event, handler) => client.on(event, handler),

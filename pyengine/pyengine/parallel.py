@@ -117,7 +117,8 @@ class Parallel:
         self.key = None  # (model, batch layout) the decision below is for
         self.mode = "one"  # one | trial | two: how steps run for `key`
         self.reason = "not started"
-        self.single_ms, self.two_ms = [], []
+        self.single_ms, self.two_ms = [], []  # the latest step times (ms) on one and on two workers
+        self.decision = None  # auto's trial medians for `key` once it has decided: the figures behind `reason`
         self.prepared = None  # the key the helper is set up for
         self.preparing = None  # an asyncio task setting it up
         self.steps_two = 0
@@ -132,7 +133,7 @@ class Parallel:
         return {"setting": self.setting, "workers": 2 if self.mode in ("two", "trial") and self.prepared == self.key
                 and self.key is not None else 1, "helper": self.helper, "reason": self.reason,
                 "one_worker_ms": median(self.single_ms), "two_workers_ms": median(self.two_ms),
-                "steps_on_two": self.steps_two}
+                "steps_on_two": self.steps_two, "decided_on": self.decision}
 
     def set_setting(self, value):
         if value not in ("auto", 1, 2) or isinstance(value, bool):
@@ -174,6 +175,7 @@ class Parallel:
         if self.mode == "trial" and full:
             if len(self.two_ms) >= TRIAL_STEPS:
                 one, two = statistics.median(self.single_ms), statistics.median(self.two_ms)
+                self.decision = {"one_worker_ms": round(one, 3), "two_workers_ms": round(two, 3)}
                 if one >= GAIN * two:
                     self.mode, self.reason = "two", f"two workers: a step takes {two:.1f} ms, on one {one:.1f} ms"
                 else:
@@ -191,7 +193,7 @@ class Parallel:
                 tuple(sorted(model.frozen)))
 
     def _new_key(self, key, model):
-        self.key, self.single_ms, self.two_ms = key, [], []
+        self.key, self.single_ms, self.two_ms, self.decision = key, [], [], None
         self.mode = "one"
         if key[0] == "off":
             self.reason = f"one worker: {key[2]}"
