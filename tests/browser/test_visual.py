@@ -91,6 +91,14 @@ def test_first_screen_says_what_to_do_and_shows_everything_at_1280x800(browser, 
     page.click("[data-testid=play]")
     wait_until(page, "document.querySelector('#btn-play').textContent.includes('Play')", 60)
     assert during == before == where()
+    # ...also at the widest each counter can show (the run above rarely reaches all of them)
+    widest = {"#epoch-count": "99999", "#example-count": "9,999,999", "#rate": "999,999",
+              "#val-accuracy": "100.0%", "#lr-value": "0.00011"}
+    page.evaluate("""(w) => { for (const [sel, text] of Object.entries(w)) document.querySelector(sel).textContent = text; }""", widest)
+    assert where() == before
+    overflow = page.evaluate("""(w) => Object.keys(w).filter((sel) => {
+        const e = document.querySelector(sel); return e.scrollWidth > e.clientWidth; })""", widest)
+    assert overflow == [], f"these counters do not fit their room: {overflow}"
     # the Demos link in the header lands on the list, its heading below the sticky header
     page.click("[data-testid=demos-link]")
     page.wait_for_timeout(400)
