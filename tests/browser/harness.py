@@ -75,4 +75,8 @@ def wait_until(page, js, timeout=60, arg=None):
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {js}; message: {page.inner_text('#message')!r}")
+    try:  # where the page stood: its body's data-* flags (training, playQueued, revision, app, ...)
+        where = page.evaluate("JSON.stringify({...document.body.dataset})")
+    except Exception as err:  # noqa: BLE001 (a page that is gone still gets the timeout reported)
+        where = f"(not readable: {err})"
+    raise AssertionError(f"timed out waiting for {js}; message: {page.inner_text('#message')!r}; body: {where}")

@@ -532,6 +532,7 @@ class App {
     $("#btn-play").setAttribute("aria-label", playing ? "Pause" : "Play");
     document.body.dataset.training = String(Boolean(this.state?.training));
     document.body.dataset.playQueued = String(Boolean(this.playQueued));
+    document.body.dataset.stepping = String(Boolean(this.stepping));
   }
 
   async play() {
