@@ -75,8 +75,9 @@ def wait_until(page, js, timeout=60, arg=None):
         if value:
             return value
         time.sleep(0.2)
-    try:  # where the page stood: its body's data-* flags (training, playQueued, revision, app, ...)
-        where = page.evaluate("JSON.stringify({...document.body.dataset})")
+    try:  # what the page said and where it stood: #message, and its body's data-* flags (training, stepping, ...)
+        where = page.evaluate("""() => { const m = document.querySelector('#message');
+            return [m ? m.innerText : null, JSON.stringify({...document.body.dataset})]; }""")
     except Exception as err:  # noqa: BLE001 (a page that is gone still gets the timeout reported)
-        where = f"(not readable: {err})"
-    raise AssertionError(f"timed out waiting for {js}; message: {page.inner_text('#message')!r}; body: {where}")
+        where = [None, f"(not readable: {err})"]
+    raise AssertionError(f"timed out waiting for {js}; message: {where[0]!r}; body: {where[1]}")
