@@ -760,6 +760,7 @@ class App {
     clearTimeout(this.saveTimer);
     this.saveTimer = setTimeout(async () => {
       if (!this.ready || !this.state) return; // a restarting worker has nothing worth keeping
+      const readAt = Date.now(); // everything changed before this moment is in the save below
       this.showLink();
       try {
         const snap = await this.nnplay.call("playground.snapshot");
@@ -768,7 +769,9 @@ class App {
         // uploads and code drafts are never in the share link
         const csv = this.csv && this.csv.text.length <= CSV_AUTOSAVE_MAX ? this.csv : null;
         await autosave.save({ ...snap, uploads: this.uploads.get(), csv, code: this.code.drafts() });
-        document.body.dataset.autosaved = String(Date.now());
+        // When the saved content was read, not when the write ended: a save already on its way when the learner
+        // typed does not stand for what they typed (a test waiting for "saved after my edit" compares with this).
+        document.body.dataset.autosaved = String(readAt);
       } catch (err) {
         console.warn(`autosave failed: ${err.message}`);
         if (!this.autosaveFailed) this.message(`The autosave failed (${err.message}); use “Save model file” to keep your work.`, "info");
