@@ -67,6 +67,15 @@ def wait_ready(page) -> dict:
     )
 
 
+def wait_autosaved(page, accepts, timeout=30, arg=None):
+    """Wait until the page's autosave (its IndexedDB record, read through web/ui/storage.js) is one that
+    `accepts` (a JS function of the saved record and `arg`) takes. It checks what was saved, not a stamp: a
+    save already on its way when the test acted must not stand for the action (a CI run once reloaded on one)."""
+    js = ("async (arg) => { const { autosave } = await import(new URL('ui/storage.js', document.baseURI).href); "
+          f"const s = await autosave.load(); return !!s && ({accepts})(s, arg); }}")
+    return wait_until(page, js, timeout, arg)
+
+
 def wait_until(page, js, timeout=60, arg=None):
     """Poll a JS expression (a function body's value) until truthy; the page's CSP forbids wait_for_function."""
     end = time.time() + timeout

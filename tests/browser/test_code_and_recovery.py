@@ -3,6 +3,7 @@ will not stop: each test drives the real page by keyboard and clicks, in a conte
 IndexedDB), because the crash tests end the page's worker."""
 import pytest
 
+import harness
 from test_ui import open_app, set_field, shot, wait_until
 
 EDITOR = "[data-testid=code-view-cm] .CodeMirror-code"
@@ -115,8 +116,8 @@ def test_a_worker_crash_restarts_python_and_restores_the_autosave(app):
     for _ in range(3):
         app.click("[data-testid=step]")
     wait_until(app, "Number(document.querySelector('#example-count').textContent) >= 48", 20)
-    stamp = app.evaluate("document.body.dataset.autosaved || ''")
-    wait_until(app, "s => (document.body.dataset.autosaved || '') !== s", 20, stamp)
+    examples = app.evaluate("nnplay.getState().then(s => s.counters.examples)")
+    harness.wait_autosaved(app, "(s, n) => s.history && s.history.examples === n", arg=examples)
     before = app.evaluate("p => nnplay.predict(p)", POINTS)
     spec = app.evaluate("nnplay.getSpec()")
     # Nested 200,000 deep, json.dumps overflows the WebAssembly stack: a real Pyodide fatal error.
@@ -137,8 +138,7 @@ def test_a_worker_crash_restarts_python_and_restores_the_autosave(app):
 @pytest.mark.timeout(240)
 def test_code_that_will_not_stop_is_ended_by_a_restart_offered_when_python_stops_answering(app):
     set_field(app, "setting-batchSize", 24)
-    stamp = app.evaluate("document.body.dataset.autosaved || ''")
-    wait_until(app, "s => (document.body.dataset.autosaved || '') !== s", 20, stamp)
+    harness.wait_autosaved(app, "s => s.train && s.train.batchSize === 24")
     # One long NumPy call: the interrupt is only seen between Python bytecodes, so Stop cannot end it.
     replace_text(app, CONSOLE, "import numpy as np\na = np.ones((4000, 4000))\na @ a\n")
     app.keyboard.press("Control+Enter")
@@ -160,9 +160,8 @@ def test_edited_code_is_autosaved_and_comes_back_after_a_reload_without_running(
     spec = app.evaluate("nnplay.getSpec()")
     replace_text(app, EDITOR, "import pyengine\n# my draft\nmodel = pyengine.build({'input': [2], 'layers': []})\n")
     replace_text(app, CONSOLE, "print('console draft')")
-    edited_at = app.evaluate("Date.now()")
-    # A save that read the page after both edits (one already on its way when they were typed does not count).
-    wait_until(app, "t => Number(document.body.dataset.autosaved || 0) >= t", 20, edited_at)
+    harness.wait_autosaved(app, "s => s.code && (s.code.view || '').includes('# my draft') "
+                                "&& (s.code.console || '').includes('console draft')")
     app.reload()
     app.wait_for_selector("body[data-app=ready]", state="attached", timeout=60_000)
     wait_until(app, VIEW_TEXT + ".includes('# my draft')", 20)
@@ -180,8 +179,7 @@ def test_an_uploaded_csv_is_the_data_choice_and_comes_back_after_a_reload(app):
     wait_until(app, "document.querySelector('[data-testid=data-info]').textContent.startsWith('csv:')", 20)
     info = app.inner_text("[data-testid=data-info]")
     assert app.input_value("[data-testid=setting-dataset]") == "csv"
-    stamp = app.evaluate("document.body.dataset.autosaved || ''")
-    wait_until(app, "s => (document.body.dataset.autosaved || '') !== s", 20, stamp)
+    harness.wait_autosaved(app, "s => s.data && s.data.name === 'csv' && s.csv && s.csv.label === 'y'")
     assert "csv" not in app.evaluate("JSON.stringify(Object.keys(JSON.parse(atob("
                                      "location.hash.slice(3).replaceAll('-', '+').replaceAll('_', '/')))))")
     app.reload()

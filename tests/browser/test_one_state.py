@@ -76,8 +76,7 @@ def test_a_session_driven_only_through_window_nnplay_shows_in_the_page_and_survi
     wait_until(page, "() => nnplay.getState().then(s => s.train.batchSize === 12)", 20)
 
     # Counters, charts, weights and history come back after a reload (the autosave).
-    stamp = page.evaluate("document.body.dataset.autosaved || ''")
-    wait_until(page, "s => (document.body.dataset.autosaved || '') !== s", 30, stamp)
+    harness.wait_autosaved(page, "s => s.train && s.train.batchSize === 12 && s.history && s.history.examples === 240")
     predicted = page.evaluate("() => nnplay.evaluate()")
     page.reload()
     harness.wait_ready(page)
@@ -197,12 +196,12 @@ def test_auto_on_swiftshader_is_numpy_with_the_reason_and_webgpu_by_name_survive
         page.select_option("[data-testid=preset]", "mlp")
         wait_until(page, "() => nnplay.getState().then(s => s.spec.input.length === 1 && s.spec.layers.length === 3)", 60)
         on_webgpu("preset")
-        stamp = page.evaluate("document.body.dataset.autosaved || ''")
         r = page.evaluate("() => nnplay.train({steps: 2, batchSize: 16})")
         assert r["steps"] == 2 and r["loss"] > 0
         on_webgpu("train")
         # the autosave brings it back after a reload
-        wait_until(page, "s => (document.body.dataset.autosaved || '') !== s", 30, stamp)
+        harness.wait_autosaved(page, "s => s.spec && s.spec.input.length === 1 && s.spec.layers.length === 3 "
+                                     "&& s.history && s.history.step_loss.length >= 2")
         page.reload()
         harness.wait_ready(page)
         on_webgpu("autosave")

@@ -135,9 +135,7 @@ def test_the_workers_menu_plays_on_two_and_survives_a_reload(page):
     assert line.text_content().startswith("CPU workers: 2 → two workers"), line.text_content()
     loss = page.evaluate("window.nnplayApp.charts.loss.data[1].at(-1)")
     assert loss is not None and np.isfinite(loss)
-    saved = page.evaluate("document.body.dataset.autosaved || ''")
-    page.evaluate("window.nnplayApp.saveSoon(0)")
-    wait_until(page, "(s) => (document.body.dataset.autosaved || '') !== s", 20, arg=saved)
+    harness.wait_autosaved(page, "s => s.train && s.train.workers === 2 && s.train.batchSize === 32")
     page.reload()
     harness.wait_ready(page)
     assert page.evaluate("nnplay.state.train.workers") == 2

@@ -82,8 +82,7 @@ def test_step_clicks_made_while_a_step_runs_are_each_one_more_step(ui):
 def test_save_reload_restores_network_weights_and_settings(ui):
     set_field(ui, "setting-batchSize", 20)
     accuracy = ui.evaluate("nnplay.evaluate()")["accuracy"]
-    stamp = ui.evaluate("document.body.dataset.autosaved || ''")
-    wait_until(ui, "s => (document.body.dataset.autosaved || '') !== s", 20, stamp)
+    harness.wait_autosaved(ui, "s => s.train && s.train.batchSize === 20")
     ui.reload()
     harness.wait_ready(ui)
     ui.wait_for_selector("body[data-app=ready]", state="attached", timeout=60_000)
@@ -290,12 +289,6 @@ def test_images_uploaded_per_class_become_the_dataset_and_a_bad_file_is_refused(
     shot(ui, "images-per-class")
 
 
-def autosaved(page):
-    """Wait for the next autosave (the body's stamp changes)."""
-    stamp = page.evaluate("document.body.dataset.autosaved || ''")
-    wait_until(page, "s => (document.body.dataset.autosaved || '') !== s", 20, stamp)
-
-
 def reload_app(page):
     page.reload()
     harness.wait_ready(page)
@@ -319,7 +312,8 @@ def test_uploaded_images_come_back_after_a_reload_and_stay_out_of_the_share_link
         info = wait_until(page, "(t => t.startsWith('images') && t)(document.querySelector('[data-testid=data-info]').textContent)", 20)
         assert "classes small dot big dot" in info and "8 training and 2 validation" in info
         wait_until(page, "document.querySelector('[data-testid=setting-dataset]').value === 'images'", 10)
-        autosaved(page)
+        harness.wait_autosaved(page, "s => s.data && s.data.name === 'images' && Array.isArray(s.uploads) "
+                                     "&& s.uploads.filter(c => c.images.length).length === 2")
 
         reload_app(page)
         if not page.evaluate("document.querySelector('#image-upload').open"):
