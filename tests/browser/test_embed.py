@@ -7,16 +7,7 @@ import pytest
 
 from conftest import ARTIFACTS
 import harness
-
-
-def poll(frame, js, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = frame.evaluate(js)
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {js}")
+from harness import wait_until as poll  # (a widget's frame polls like a page)
 
 
 def frame_of(page, widget):

@@ -256,9 +256,7 @@ def test_dist_on_a_plain_static_server_boots_and_trains_with_an_interrupt_notice
         assert "cannot be interrupted" in page.inner_text("[data-testid=isolation-notice]")  # ... and said
         # Through the page: Play trains, Pause stops.
         page.click("[data-testid=play]")
-        end = time.time() + 120
-        while page.evaluate("nnplay.getMetrics()")["examples"] == 0 and time.time() < end:
-            time.sleep(0.25)
+        harness.wait_until(page, "nnplay.getMetrics().then(m => m.examples > 0)", 120)
         page.click("[data-testid=play]")  # Pause
         page.wait_for_selector("#btn-play[aria-label=Play]", timeout=60_000)
         assert page.evaluate("nnplay.getMetrics()")["examples"] > 0
