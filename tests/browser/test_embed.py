@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ARTIFACTS
 import harness
-from harness import wait_until as poll  # (a widget's frame polls like a page)
+from harness import wait_until
 
 
 def frame_of(page, widget):
@@ -41,13 +41,13 @@ def test_widgets_boot_lazily_in_turn_train_and_keep_separate_state(browser, serv
         assert spiral.is_hidden("#console") and spiral.is_visible("#builder")
         assert mnist.is_hidden("#builder") and mnist.is_visible("#data-panel")
         # autoplay trains the spiral widget; the MNIST widget waits for its own Play
-        poll(spiral, f"{EXAMPLES}.then(n => n > 0)")
+        wait_until(spiral, f"{EXAMPLES}.then(n => n > 0)")
         assert mnist.evaluate("nnplay.getMetrics()")["examples"] == 0
         mnist.click("[data-testid=play]")
-        poll(mnist, f"{EXAMPLES}.then(n => n > 0)", 120)
+        wait_until(mnist, f"{EXAMPLES}.then(n => n > 0)", 120)
         page.screenshot(path=str(ARTIFACTS / "embed-two-widgets.png"), full_page=True)
         mnist.click("[data-testid=play]")  # pausing one leaves the other as it was
-        poll(mnist, "document.querySelector('#btn-play').textContent.includes('Play')", 60)
+        wait_until(mnist, "document.querySelector('#btn-play').textContent.includes('Play')", 60)
         assert spiral.evaluate("Boolean(nnplayApp.state?.training)")
         # element.nnplay (the postMessage bridge, same origin here) drives a widget from the page.
         spec = page.evaluate("document.getElementById('mnist-widget').nnplay.getSpec()")
@@ -56,9 +56,9 @@ def test_widgets_boot_lazily_in_turn_train_and_keep_separate_state(browser, serv
         # Scrolled to the third widget: it boots, and the spiral, now off-screen, pauses ...
         page.evaluate("document.getElementById('lenet-widget').scrollIntoView()")
         lenet = frame_of(page, "lenet-widget")
-        poll(spiral, "document.body.dataset.pausedOffscreen === 'true'", 30)
+        wait_until(spiral, "document.body.dataset.pausedOffscreen === 'true'", 30)
         assert spiral.evaluate("document.body.dataset.onScreen") == "false"
-        poll(spiral, "!nnplayApp.state?.training", 30)
+        wait_until(spiral, "!nnplayApp.state?.training", 30)
         held = spiral.evaluate(EXAMPLES)
         time.sleep(1.5)
         assert spiral.evaluate(EXAMPLES) == held
@@ -67,8 +67,8 @@ def test_widgets_boot_lazily_in_turn_train_and_keep_separate_state(browser, serv
         assert lenet.evaluate("nnplay.getSpec()")["input"] == [28, 28, 1]
         # ... and resumes when it is back in view.
         page.evaluate("document.getElementById('spiral-widget').scrollIntoView()")
-        poll(spiral, "document.body.dataset.pausedOffscreen === 'false' && Boolean(nnplayApp.state?.training)", 30)
-        poll(spiral, f"{EXAMPLES}.then(n => n > {held})", 60)
+        wait_until(spiral, "document.body.dataset.pausedOffscreen === 'false' && Boolean(nnplayApp.state?.training)", 30)
+        wait_until(spiral, f"{EXAMPLES}.then(n => n > {held})", 60)
         assert not [m for m in console if "Content Security Policy" in m]
     finally:
         context.close()

@@ -769,8 +769,8 @@ class App {
         // uploads and code drafts are never in the share link
         const csv = this.csv && this.csv.text.length <= CSV_AUTOSAVE_MAX ? this.csv : null;
         await autosave.save({ ...snap, uploads: this.uploads.get(), csv, code: this.code.drafts() });
-        // When the saved content was read, not when the write ended: a save already on its way when the learner
-        // typed does not stand for what they typed (a test waiting for "saved after my edit" compares with this).
+        // (when the saved content was read, not when the write ended: a save already on its way when the learner
+        // typed does not hold what they typed)
         document.body.dataset.autosaved = String(readAt);
       } catch (err) {
         console.warn(`autosave failed: ${err.message}`);
